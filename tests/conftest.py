@@ -1,0 +1,16 @@
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def has_official_kernels() -> bool:
+    from vfilib.models.mamba import official_kernels
+    return torch.cuda.is_available() and official_kernels() is not None
+
+
+cuda_only = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device)")
+official_only = pytest.mark.skipif(not has_official_kernels(), reason="needs CUDA and mamba_ssm")

@@ -1,0 +1,114 @@
+import pytest
+import torch
+
+from vfilib.config import PHASE1_EXPERIMENTS, ModelConfig, preset
+from vfilib.models import build_model
+from vfilib.models.init import matvlm_init_model
+from vfilib.models.mamba import Mamba2Mixer
+
+
+def _frames(h=61, w=97, b=1):
+    return torch.rand(b, 3, h, w), torch.rand(b, 3, h, w)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "mamba2_only", "gated_attn_only"])
+def test_forward_backward_odd_size(mode):
+    model = build_model(preset("tiny", backbone_mode=mode))
+    i0, i1 = _frames()
+    out = model(i0, i1, t=0.5)
+    assert out.shape == i0.shape
+    assert out.min() >= 0 and out.max() <= 1
+    out.square().mean().backward()
+    grads = [p.grad for p in model.backbone.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    # the zero-initialised head passes no gradient to the backbone at step 0; after one nudge it must
+    with torch.no_grad():
+        model.refine.head.weight.normal_(0, 1e-2)
+    model.zero_grad()
+    model(i0, i1, 0.5).square().mean().backward()
+    assert sum(p.grad.abs().sum() for p in model.backbone.parameters()) > 0
+
+
+@pytest.mark.parametrize("exp", PHASE1_EXPERIMENTS, ids=lambda e: e.id)
+def test_every_ablation_variant_runs(exp):
+    model = build_model(preset("tiny", **exp.overrides))
+    with torch.no_grad():
+        model.refine.head.weight.normal_(0, 1e-2)
+    i0, i1 = _frames(21, 27, b=2)
+    out = model(i0, i1, torch.tensor([0.25, 0.75]))
+    assert out.shape == i0.shape and torch.isfinite(out).all()
+
+
+def test_initial_output_is_time_weighted_blend():
+    model = build_model(preset("tiny"))
+    i0, i1 = _frames(16, 24)
+    for t in (0.0, 0.3, 1.0):
+        assert torch.allclose(model(i0, i1, t), (1 - t) * i0 + t * i1, atol=1e-3)
+
+
+def test_timestep_changes_output_continuously():
+    model = build_model(preset("tiny"))
+    with torch.no_grad():
+        model.refine.head.weight.normal_(0, 1e-2)
+    i0, i1 = _frames(16, 16)
+    outs = [model(i0, i1, t) for t in (0.5, 0.5 + 1e-4, 0.9)]
+    assert (outs[0] - outs[1]).abs().max() < 1e-2
+    assert (outs[0] - outs[2]).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("bad,msg", [
+    (lambda: (torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 17), 0.5), "differ in shape"),
+    (lambda: (torch.rand(1, 1, 16, 16), torch.rand(1, 1, 16, 16), 0.5), "3 \\(RGB\\) channels"),
+    (lambda: (torch.rand(1, 4, 16, 16), torch.rand(1, 4, 16, 16), 0.5), "3 \\(RGB\\) channels"),
+    (lambda: (torch.rand(3, 16, 16), torch.rand(3, 16, 16), 0.5), "\\(B, 3, H, W\\)"),
+    (lambda: (torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), 1.5), "t must lie in \\[0, 1\\]"),
+    (lambda: (torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), -0.1), "t must lie in \\[0, 1\\]"),
+    (lambda: (torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), float("nan")), "t must lie"),
+    (lambda: (torch.randint(0, 255, (1, 3, 8, 8)), torch.randint(0, 255, (1, 3, 8, 8)), 0.5), "float tensor"),
+])
+def test_bad_input_is_a_clear_error(bad, msg):
+    model = build_model(preset("tiny"))
+    with pytest.raises(ValueError, match=msg):
+        model(*bad())
+
+
+def test_config_round_trip_and_validation():
+    cfg = preset("small", use_mhc="mhc_lite", window_size=7)
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="backbone_mode"):
+        preset("tiny", backbone_mode="nope")
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset("huge")
+
+
+def test_small_preset_is_vfimamba_s_sized():
+    n = sum(p.numel() for p in build_model(preset("small")).parameters())
+    assert 15e6 <= n <= 17e6
+
+
+def test_matvlm_copies_v_k_q_into_x_b_c():
+    model = build_model(preset("tiny"))
+    before = {n: m.ssm.mixer.in_proj.weight.clone() for n, m in model.named_modules()
+              if hasattr(m, "ssm") and m.ssm is not None}
+    report = matvlm_init_model(model)
+    assert set(report) == set(before)
+    for name, m in model.named_modules():
+        if name not in report:
+            continue
+        mixer, attn = m.ssm.mixer, m.attn
+        assert isinstance(mixer, Mamba2Mixer)
+        dim = attn.dim
+        wq, wk, wv = attn.qkv.weight.split(dim)
+        rows = mixer.split_in_proj()
+        w = mixer.in_proj.weight
+        for tgt, src in (("x", wv), ("B", wk), ("C", wq)):
+            n = report[name][tgt][0]
+            assert n == min(rows[tgt].stop - rows[tgt].start, dim)
+            assert torch.equal(w[rows[tgt].start: rows[tgt].start + n], src[:n])
+            assert torch.equal(w[rows[tgt].start + n: rows[tgt].stop], before[name][rows[tgt].start + n: rows[tgt].stop])
+        for untouched in ("z", "dt"):
+            assert torch.equal(w[rows[untouched]], before[name][rows[untouched]])
+
+
+def test_matvlm_skips_non_hybrid_models():
+    assert matvlm_init_model(build_model(preset("tiny", backbone_mode="mamba2_only"))) == {}

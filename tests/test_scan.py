@@ -1,0 +1,59 @@
+import pytest
+import torch
+
+from vfilib.models import scan as S
+
+SIZES = [(1, 1), (3, 5), (5, 7), (7, 4), (9, 13)]
+
+
+@pytest.mark.parametrize("mode", ["interleaved", "sequential", "per_frame"])
+@pytest.mark.parametrize("hw", SIZES)
+def test_round_trip_is_exact(mode, hw):
+    h, w = hw
+    x = torch.randn(4, h, w, 3)                      # 2 pairs: B = 2
+    seqs = S.scan(x, mode)
+    per_dir = S.merge(seqs, h, w, mode, reduce=None)
+    assert per_dir.shape == (4, *x.shape)
+    for d in range(4):
+        assert torch.equal(per_dir[d], x), f"direction {d} not undone"
+    assert torch.equal(S.merge(seqs, h, w, mode), per_dir.sum(0))
+
+
+@pytest.mark.parametrize("mode,length,batch", [("interleaved", 2, 4), ("sequential", 2, 4), ("per_frame", 1, 8)])
+def test_shapes(mode, length, batch):
+    x = torch.randn(2, 5, 7, 6)                      # B = 1
+    assert S.scan(x, mode).shape == (batch, length * 35, 6)
+
+
+def _ids(h, w):
+    """(2, H, W, 1): token id f*HW + h*W + w, so a scanned sequence shows its own order."""
+    return torch.arange(2 * h * w, dtype=torch.float64).reshape(2, h, w, 1)
+
+
+def test_interleaved_order_alternates_frames():
+    h, w = 2, 3
+    seq = S.scan(_ids(h, w), "interleaved")[..., 0].long()     # (4, 12)
+    hw = h * w
+    assert seq[0].tolist() == [0, 6, 1, 7, 2, 8, 3, 9, 4, 10, 5, 11]
+    col = [0, 3, 1, 4, 2, 5]                                    # column-major positions
+    assert seq[1].tolist() == [v for p in col for v in (p, p + hw)]
+    assert seq[2].tolist() == seq[0].flip(0).tolist()
+    assert seq[3].tolist() == seq[1].flip(0).tolist()
+
+
+def test_sequential_order_concatenates_frames():
+    seq = S.scan(_ids(2, 3), "sequential")[..., 0].long()
+    assert seq[0].tolist() == list(range(12))
+    assert seq[1].tolist() == [0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11]
+
+
+def test_per_frame_never_mixes_frames():
+    seq = S.scan(_ids(2, 3), "per_frame")[..., 0].long()       # (8, 6)
+    for s in seq:
+        frames = set((s // 6).tolist())
+        assert len(frames) == 1
+
+
+def test_odd_batch_rejected():
+    with pytest.raises(ValueError, match="pairs"):
+        S.scan(torch.randn(3, 2, 2, 1), "interleaved")

@@ -1,0 +1,157 @@
+"""Speed and memory benchmark (TimeTest): latency and peak memory vs resolution.
+
+    python -m vfilib.bench speed --presets small --res 256 720p 1080p 4k --dtypes fp32 bf16
+    python -m vfilib.bench profile --preset small --res 720p      # top kernels (torch.profiler)
+
+Latency: warm-up calls first (Triton JIT and cuDNN autotuning happen there), then N timed calls,
+each synchronised; mean and median reported. Peak memory: ``torch.cuda.max_memory_allocated``
+over the timed calls (CUDA only). Rows go to ``results/speed.csv`` with provenance.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import time
+
+import torch
+
+from .config import PHASE1_EXPERIMENTS, preset
+from .models import build_model
+from .results import append_rows, provenance
+
+RESOLUTIONS = {"256": (256, 256), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840)}
+DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_fn(fn, device: torch.device, warmup: int = 10, iters: int = 50) -> dict[str, float]:
+    """Run ``fn`` warmup + iters times; latency in ms (mean, median) and CUDA peak memory in GiB."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    times = []
+    for _ in range(iters):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append((time.perf_counter() - t0) * 1e3)
+    peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
+    return {"mean_ms": statistics.fmean(times), "median_ms": statistics.median(times), "peak_gib": peak}
+
+
+def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device):
+    """A closure running one inference call or one training step (forward + backward)."""
+    h, w = res
+    g = torch.Generator(device="cpu").manual_seed(0)
+    i0, i1, gt = (torch.rand(batch, 3, h, w, generator=g).to(device) for _ in range(3))
+    amp = (torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext)
+
+    if mode == "infer":
+        model.eval()
+
+        def step():
+            with torch.no_grad(), amp():
+                return model(i0, i1, 0.5)
+    else:
+        model.train()
+        params = [p for p in model.parameters() if p.requires_grad]
+
+        def step():
+            with amp():
+                loss = (model(i0, i1, 0.5) - gt).abs().mean()
+            loss.backward()
+            for p in params:
+                p.grad = None
+    return step
+
+
+def speed(args) -> None:
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    configs = [(p, preset(p)) for p in args.presets]
+    for exp_id in args.variants or []:
+        e = next(e for e in PHASE1_EXPERIMENTS if e.id == exp_id)
+        configs.append((f"{args.presets[0]}:{e.id}", preset(args.presets[0], **e.overrides)))
+    prov = provenance(device)
+    rows = []
+    for label, cfg in configs:
+        for compiled in args.compile:
+            model = build_model(cfg).to(device)
+            if device.type == "cuda":
+                model = model.to(memory_format=torch.channels_last)
+            runner = torch.compile(model) if compiled == "compiled" else model
+            for mode in args.modes:
+                for res_name in args.res:
+                    for dt_name in args.dtypes:
+                        row = {"model": label, "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
+                               "mode": mode, "res": res_name, "dtype": dt_name, "exec": compiled,
+                               "batch": args.batch if mode == "train" else 1}
+                        try:
+                            step = make_step(runner, mode, RESOLUTIONS[res_name], row["batch"], DTYPES[dt_name], device)
+                            row.update(time_fn(step, device, args.warmup, args.iters))
+                        except torch.OutOfMemoryError:
+                            row.update(mean_ms=float("nan"), median_ms=float("nan"), peak_gib=float("nan"), note="OOM")
+                            torch.cuda.empty_cache()
+                        print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
+                                       for k, v in row.items()), flush=True)
+                        rows.append({**row, **prov})
+            del model, runner
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+    if args.out:
+        append_rows(args.out, rows)
+        print(f"wrote {len(rows)} rows to {args.out}")
+
+
+def profile(args) -> None:
+    from torch.profiler import ProfilerActivity, profile as tprofile
+
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = build_model(preset(args.preset)).to(device)
+    step = make_step(model, "infer", RESOLUTIONS[args.res], 1, DTYPES[args.dtype], device)
+    for _ in range(5):
+        step()
+    _sync(device)
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with tprofile(activities=acts) as prof:
+        for _ in range(5):
+            step()
+        _sync(device)
+    key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+    print(prof.key_averages().table(sort_by=key, row_limit=args.top))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("speed", help="latency and peak memory table")
+    s.add_argument("--presets", nargs="+", default=["small"])
+    s.add_argument("--variants", nargs="*", help="Phase-1 experiment ids of the first preset, e.g. exp1a exp1b")
+    s.add_argument("--res", nargs="+", default=["256", "720p", "1080p"], choices=list(RESOLUTIONS))
+    s.add_argument("--dtypes", nargs="+", default=["fp32"], choices=list(DTYPES))
+    s.add_argument("--modes", nargs="+", default=["infer"], choices=["infer", "train"])
+    s.add_argument("--compile", nargs="+", default=["eager"], choices=["eager", "compiled"])
+    s.add_argument("--batch", type=int, default=8, help="batch of the training step")
+    s.add_argument("--warmup", type=int, default=10)
+    s.add_argument("--iters", type=int, default=50)
+    s.add_argument("--device")
+    s.add_argument("--out", default="results/speed.csv")
+    p = sub.add_parser("profile", help="top operators / kernels of one inference call")
+    p.add_argument("--preset", default="small")
+    p.add_argument("--res", default="720p", choices=list(RESOLUTIONS))
+    p.add_argument("--dtype", default="fp32", choices=list(DTYPES))
+    p.add_argument("--top", type=int, default=25)
+    p.add_argument("--device")
+    args = ap.parse_args(argv)
+    {"speed": speed, "profile": profile}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Model configuration: dataclasses, presets and the Phase-1 ablation grid.
+
+One place for every architectural fact. A config is plain data: it round-trips through
+``to_dict`` / ``from_dict`` so checkpoints can carry it, and ``replace`` derives variants.
+
+Presets
+    ``tiny``  CPU tests and smoke runs (~0.3 M parameters).
+    ``small`` about the size of VFIMamba_S (15-17 M parameters).
+    ``base``  a larger model for multi-GPU training.
+
+Every ablation switch of seed 001 section 4.1.5 is a field of :class:`ModelConfig`; the grid
+Exp-1a ... Exp-1i is :data:`PHASE1_EXPERIMENTS`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+BACKBONE_MODES = ("hybrid", "mamba2_only", "gated_attn_only")
+SCAN_MODES = ("interleaved", "sequential", "per_frame")
+MHC_MODES = ("off", "mhc", "mhc_lite")
+SSM_IMPLS = ("auto", "torch", "official")
+MAMBA_VERSIONS = (1, 2)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the VFI model.
+
+    The network works on 4 scales: the CNN stem at 1/1 and 1/2 (``dims[0]``, ``dims[1]``) and
+    LGS stages at 1/4 and 1/8 (``dims[2]``, ``dims[3]``, with ``depths`` blocks each).
+    Inputs are padded to a multiple of :attr:`pad_multiple` internally and cropped back.
+    """
+
+    name: str = "custom"
+    dims: tuple[int, ...] = (16, 24, 32, 48)
+    depths: tuple[int, ...] = (1, 1)          # LGS blocks at 1/4 and 1/8
+    num_heads: tuple[int, ...] = (2, 2)       # attention heads of each LGS stage
+    mlp_ratio: float = 2.0
+    refine_dims: tuple[int, ...] = (16, 24, 32, 48)  # RefineNet decoder width per scale
+
+    # --- ablation switches (seed 001, 4.1.5) ---
+    backbone_mode: str = "hybrid"       # Exp-1a/1b/1c
+    mamba_version: int = 2              # Exp-1d
+    scan: str = "interleaved"           # Exp-1e
+    use_ecab: bool = True               # Exp-1f (False -> CAB)
+    attn_gate: bool = True              # Exp-1g
+    use_mhc: str = "off"                # Exp-1h
+    window_size: int = 8                # Exp-1i (7 | 8 | 14)
+
+    # --- Mamba2 (names as in mamba_ssm.Mamba2) ---
+    d_state: int = 64
+    d_conv: int = 4
+    expand: int = 2
+    headdim: int = 16
+    ngroups: int = 1
+    chunk_size: int = 64
+    ssm_impl: str = "auto"              # auto | torch | official
+    # --- Mamba1 (Exp-1d) ---
+    mamba1_d_state: int = 16
+
+    # --- mHC ---
+    mhc_streams: int = 2
+    mhc_sinkhorn_iters: int = 20
+
+    def __post_init__(self) -> None:
+        def bad(msg: str) -> None:
+            raise ValueError(f"ModelConfig({self.name}): {msg}")
+
+        if len(self.dims) != 4:
+            bad(f"dims must have 4 entries (1/1, 1/2, 1/4, 1/8), got {self.dims}")
+        if len(self.depths) != 2 or len(self.num_heads) != 2:
+            bad("depths and num_heads need one entry per LGS stage (2)")
+        if len(self.refine_dims) != 4:
+            bad(f"refine_dims must have 4 entries, got {self.refine_dims}")
+        if self.backbone_mode not in BACKBONE_MODES:
+            bad(f"backbone_mode {self.backbone_mode!r} not in {BACKBONE_MODES}")
+        if self.scan not in SCAN_MODES:
+            bad(f"scan {self.scan!r} not in {SCAN_MODES}")
+        if self.use_mhc not in MHC_MODES:
+            bad(f"use_mhc {self.use_mhc!r} not in {MHC_MODES}")
+        if self.ssm_impl not in SSM_IMPLS:
+            bad(f"ssm_impl {self.ssm_impl!r} not in {SSM_IMPLS}")
+        if self.mamba_version not in MAMBA_VERSIONS:
+            bad(f"mamba_version must be 1 or 2, got {self.mamba_version}")
+        if self.window_size < 1:
+            bad("window_size must be positive")
+        for d, h in zip(self.dims[2:], self.num_heads):
+            if d % h:
+                bad(f"LGS dim {d} is not divisible by its {h} heads")
+            if (self.expand * d) % self.headdim:
+                bad(f"headdim {self.headdim} must divide d_inner = expand*dim = {self.expand * d}")
+        if self.use_mhc != "off" and not 2 <= self.mhc_streams <= 4:
+            bad("mhc_streams must be 2..4")
+
+    @property
+    def pad_multiple(self) -> int:
+        """Input sizes are padded to this multiple (the coarsest scale is 1/8)."""
+        return 8
+
+    def replace(self, **changes: Any) -> "ModelConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**kw)
+
+
+PRESETS: dict[str, ModelConfig] = {
+    "tiny": ModelConfig(name="tiny"),
+    "small": ModelConfig(
+        name="small",
+        dims=(32, 64, 128, 256),
+        depths=(4, 7),
+        num_heads=(4, 8),
+        refine_dims=(32, 64, 96, 128),
+        d_state=64,
+        headdim=32,
+        chunk_size=256,
+    ),
+    "base": ModelConfig(
+        name="base",
+        dims=(48, 96, 192, 384),
+        depths=(6, 12),
+        num_heads=(6, 12),
+        refine_dims=(48, 96, 128, 192),
+        d_state=128,
+        headdim=64,
+        chunk_size=256,
+    ),
+}
+
+
+def preset(name: str, **overrides: Any) -> ModelConfig:
+    """A preset config, optionally with fields replaced: ``preset("small", use_mhc="mhc")``."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+    cfg = PRESETS[name]
+    return cfg.replace(**overrides) if overrides else cfg
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One row of an ablation grid: an id, what it tests, and the config fields it changes."""
+
+    id: str
+    title: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+#: Phase-1 ablation grid, seed 001 section 4.1.5. Exp-1c is the main configuration.
+PHASE1_EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment("exp1a", "Mamba2 only (no attention)", {"backbone_mode": "mamba2_only"}),
+    Experiment("exp1b", "Gated window attention only (no SSM)", {"backbone_mode": "gated_attn_only"}),
+    Experiment("exp1c", "Hybrid LGS block (main)", {}),
+    Experiment("exp1d", "Mamba1 instead of Mamba2", {"mamba_version": 1}),
+    Experiment("exp1e", "Per-frame flip SS2D instead of interleaved scan", {"scan": "per_frame"}),
+    Experiment("exp1e_seq", "Sequential cross-frame scan", {"scan": "sequential"}),
+    Experiment("exp1f", "CAB instead of ECAB", {"use_ecab": False}),
+    Experiment("exp1g", "Attention without output gate", {"attn_gate": False}),
+    Experiment("exp1h", "mHC residual mixing", {"use_mhc": "mhc"}),
+    Experiment("exp1h_lite", "mHC-lite residual mixing", {"use_mhc": "mhc_lite"}),
+    Experiment("exp1i_w7", "Window 7x7", {"window_size": 7}),
+    Experiment("exp1i_w14", "Window 14x14", {"window_size": 14}),
+)
+
+
+def experiment(exp_id: str) -> Experiment:
+    for e in PHASE1_EXPERIMENTS:
+        if e.id == exp_id:
+            return e
+    raise ValueError(f"unknown experiment {exp_id!r}; known: {[e.id for e in PHASE1_EXPERIMENTS]}")

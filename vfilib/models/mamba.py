@@ -1,0 +1,175 @@
+"""Mamba mixers with the parameter names of ``mamba_ssm`` so one state_dict loads on both paths.
+
+``Mamba2Mixer`` mirrors ``mamba_ssm.Mamba2`` (non-fused path, ``use_mem_eff_path=False``):
+``in_proj`` -> [z, x, B, C, dt]; depthwise causal ``conv1d`` over xBC, SiLU; SSD scan with
+``A = -exp(A_log)``, ``softplus(dt + dt_bias)`` and skip ``D``; gated RMSNorm ``norm``
+(``norm(y * silu(z))``); ``out_proj``.
+
+``Mamba1Mixer`` mirrors ``mamba_ssm.Mamba`` (slow path): ``in_proj`` -> [x, z], ``conv1d``,
+``x_proj`` -> [dt, B, C], ``dt_proj``, selective scan with ``A_log`` (d_inner, d_state), ``D``,
+``out_proj``.
+
+The scan runs on the official kernels (Triton SSD / CUDA selective scan) when ``impl`` resolves to
+``official``, else on vfilib's pure-PyTorch versions in :mod:`vfilib.models.ssd`. The SSM core runs
+in float32 under autocast.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from einops import rearrange, repeat
+
+from . import ssd
+
+
+@functools.lru_cache(maxsize=1)
+def official_kernels() -> dict | None:
+    """The official ``mamba_ssm`` kernels, or None when they cannot be imported."""
+    try:
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+        from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined
+    except Exception:  # ImportError, or a CUDA extension that fails to load
+        return None
+    return {"ssd": mamba_chunk_scan_combined, "selective_scan": selective_scan_fn}
+
+
+def resolve_impl(impl: str, device: torch.device) -> str:
+    """'auto' -> 'official' on CUDA when mamba_ssm imports, else 'torch'."""
+    if impl == "torch":
+        return "torch"
+    available = device.type == "cuda" and official_kernels() is not None
+    if impl == "official":
+        if not available:
+            raise RuntimeError(
+                "ssm_impl='official' needs a CUDA device and an importable mamba_ssm "
+                f"(device={device}, mamba_ssm={'ok' if official_kernels() else 'missing'})")
+        return "official"
+    if impl == "auto":
+        return "official" if available else "torch"
+    raise ValueError(f"unknown ssm_impl {impl!r}")
+
+
+def _inv_softplus_dt(n: int, dt_min: float = 1e-3, dt_max: float = 0.1, floor: float = 1e-4) -> torch.Tensor:
+    dt = torch.exp(torch.rand(n) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min)).clamp(min=floor)
+    return dt + torch.log(-torch.expm1(-dt))
+
+
+def _no_autocast(device_type: str):
+    return torch.autocast(device_type=device_type, enabled=False)
+
+
+class RMSNormGated(nn.Module):
+    """``norm(x * silu(z)) * weight`` per group (mamba_ssm's RMSNorm with norm_before_gate=False)."""
+
+    def __init__(self, dim: int, eps: float = 1e-5, group_size: int | None = None):
+        super().__init__()
+        self.eps = eps
+        self.group_size = group_size or dim
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        dtype = x.dtype
+        cdt = torch.float64 if dtype == torch.float64 else torch.float32
+        x = x.to(cdt) * F.silu(z.to(cdt))
+        xg = rearrange(x, "... (g d) -> ... g d", d=self.group_size)
+        xg = xg * torch.rsqrt(xg.square().mean(-1, keepdim=True) + self.eps)
+        return (rearrange(xg, "... g d -> ... (g d)") * self.weight.to(cdt)).to(dtype)
+
+
+class Mamba2Mixer(nn.Module):
+    """Mamba2 block. Input and output: (B, L, d_model)."""
+
+    def __init__(self, d_model: int, d_state: int = 128, d_conv: int = 4, expand: int = 2,
+                 headdim: int = 64, ngroups: int = 1, chunk_size: int = 256, impl: str = "auto"):
+        super().__init__()
+        self.d_model, self.d_state, self.d_conv = d_model, d_state, d_conv
+        self.d_inner = expand * d_model
+        if self.d_inner % headdim:
+            raise ValueError(f"headdim {headdim} must divide d_inner {self.d_inner}")
+        self.headdim, self.ngroups, self.chunk_size, self.impl = headdim, ngroups, chunk_size, impl
+        self.nheads = self.d_inner // headdim
+        self.in_proj = nn.Linear(d_model, 2 * self.d_inner + 2 * ngroups * d_state + self.nheads, bias=False)
+        conv_dim = self.d_inner + 2 * ngroups * d_state
+        self.conv1d = nn.Conv1d(conv_dim, conv_dim, d_conv, groups=conv_dim, padding=d_conv - 1, bias=True)
+        self.dt_bias = nn.Parameter(_inv_softplus_dt(self.nheads))
+        self.A_log = nn.Parameter(torch.log(torch.empty(self.nheads).uniform_(1, 16)))
+        self.D = nn.Parameter(torch.ones(self.nheads))
+        self.norm = RMSNormGated(self.d_inner, eps=1e-5, group_size=self.d_inner // ngroups)
+        self.out_proj = nn.Linear(self.d_inner, d_model, bias=False)
+        for p in (self.dt_bias, self.A_log, self.D):
+            p._no_weight_decay = True
+
+    def split_in_proj(self) -> dict[str, slice]:
+        """Row ranges of ``in_proj.weight``: z, x, B, C, dt (used by the MaTVLM initialisation)."""
+        di, gn = self.d_inner, self.ngroups * self.d_state
+        o = [0, di, 2 * di, 2 * di + gn, 2 * di + 2 * gn, 2 * di + 2 * gn + self.nheads]
+        return {k: slice(o[i], o[i + 1]) for i, k in enumerate(["z", "x", "B", "C", "dt"])}
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """u: (B, L, d_model) -> (B, L, d_model)."""
+        seqlen = u.shape[1]
+        impl = resolve_impl(self.impl, u.device)
+        z, xBC, dt = torch.split(self.in_proj(u), [self.d_inner, self.d_inner + 2 * self.ngroups * self.d_state,
+                                                   self.nheads], dim=-1)
+        xBC = F.silu(self.conv1d(xBC.transpose(1, 2))[..., :seqlen].transpose(1, 2))
+        x, B, C = torch.split(xBC, [self.d_inner, self.ngroups * self.d_state, self.ngroups * self.d_state], dim=-1)
+        x = rearrange(x, "b l (h p) -> b l h p", p=self.headdim)
+        B = rearrange(B, "b l (g n) -> b l g n", g=self.ngroups)
+        C = rearrange(C, "b l (g n) -> b l g n", g=self.ngroups)
+        A = -torch.exp(self.A_log.float())
+        with _no_autocast(u.device.type):  # SSM core in float32 (float64 stays float64)
+            f = (lambda t: t.double()) if u.dtype == torch.float64 else (lambda t: t.float())
+            args = (f(x), f(dt), f(A), f(B), f(C))
+            kw = dict(chunk_size=self.chunk_size, D=f(self.D), dt_bias=f(self.dt_bias), dt_softplus=True)
+            if impl == "official":
+                y = official_kernels()["ssd"](*[a.contiguous() for a in args], **kw)
+            else:
+                y = ssd.ssd_chunked(*args, **kw)
+        y = self.norm(rearrange(y, "b l h p -> b l (h p)"), z)
+        return self.out_proj(y.to(u.dtype))
+
+
+class Mamba1Mixer(nn.Module):
+    """Mamba1 (S6) block. Input and output: (B, L, d_model)."""
+
+    def __init__(self, d_model: int, d_state: int = 16, d_conv: int = 4, expand: int = 2, impl: str = "auto"):
+        super().__init__()
+        self.d_inner = expand * d_model
+        self.d_state, self.impl = d_state, impl
+        self.dt_rank = math.ceil(d_model / 16)
+        self.in_proj = nn.Linear(d_model, 2 * self.d_inner, bias=False)
+        self.conv1d = nn.Conv1d(self.d_inner, self.d_inner, d_conv, groups=self.d_inner, padding=d_conv - 1)
+        self.x_proj = nn.Linear(self.d_inner, self.dt_rank + 2 * d_state, bias=False)
+        self.dt_proj = nn.Linear(self.dt_rank, self.d_inner, bias=True)
+        std = self.dt_rank ** -0.5
+        nn.init.uniform_(self.dt_proj.weight, -std, std)
+        with torch.no_grad():
+            self.dt_proj.bias.copy_(_inv_softplus_dt(self.d_inner))
+        self.A_log = nn.Parameter(torch.log(repeat(torch.arange(1, d_state + 1, dtype=torch.float32),
+                                                   "n -> d n", d=self.d_inner).contiguous()))
+        self.D = nn.Parameter(torch.ones(self.d_inner))
+        self.out_proj = nn.Linear(self.d_inner, d_model, bias=False)
+        for p in (self.A_log, self.D):
+            p._no_weight_decay = True
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """u: (B, L, d_model) -> (B, L, d_model)."""
+        seqlen = u.shape[1]
+        impl = resolve_impl(self.impl, u.device)
+        x, z = rearrange(self.in_proj(u), "b l d -> b d l").chunk(2, dim=1)
+        x = F.silu(self.conv1d(x)[..., :seqlen])
+        dt, B, C = torch.split(self.x_proj(rearrange(x, "b d l -> b l d")),
+                               [self.dt_rank, self.d_state, self.d_state], dim=-1)
+        dt = rearrange(dt @ self.dt_proj.weight.t(), "b l d -> b d l")
+        B, C = (rearrange(t, "b l n -> b n l").contiguous() for t in (B, C))
+        A = -torch.exp(self.A_log.float())
+        with _no_autocast(u.device.type):
+            args = (x.float().contiguous(), dt.float().contiguous(), A, B.float(), C.float(), self.D.float())
+            kw = dict(z=z.float().contiguous(), delta_bias=self.dt_proj.bias.float(), delta_softplus=True)
+            fn = official_kernels()["selective_scan"] if impl == "official" else ssd.selective_scan_ref
+            y = fn(*args, **kw)
+        return self.out_proj(rearrange(y, "b d l -> b l d").to(u.dtype))

@@ -1,0 +1,56 @@
+"""Parameter and size table of the presets and the Phase-1 ablation variants.
+
+    python -m vfilib.summary                 # the presets
+    python -m vfilib.summary --variants small   # every Exp-1 variant of one preset
+"""
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from .config import PHASE1_EXPERIMENTS, PRESETS, ModelConfig, preset
+from .models import build_model
+
+
+def count(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def size_row(cfg: ModelConfig, label: str | None = None) -> dict:
+    m = build_model(cfg)
+    bb = m.backbone
+    total = count(m)
+    return {
+        "model": label or cfg.name,
+        "dims": "/".join(map(str, cfg.dims)),
+        "depths": "/".join(map(str, cfg.depths)),
+        "stem (M)": count(bb.stem) / 1e6,
+        "LGS 1/4 (M)": count(bb.stage3) / 1e6,
+        "LGS 1/8 (M)": (count(bb.stage4) + count(bb.down)) / 1e6,
+        "refine (M)": count(m.refine) / 1e6,
+        "total (M)": total / 1e6,
+        "fp32 MiB": total * 4 / 2**20,
+    }
+
+
+def preset_table() -> pd.DataFrame:
+    return pd.DataFrame([size_row(cfg) for cfg in PRESETS.values()]).set_index("model")
+
+
+def variant_table(base: str = "small") -> pd.DataFrame:
+    rows = [size_row(preset(base, **e.overrides), f"{e.id}: {e.title}") for e in PHASE1_EXPERIMENTS]
+    return pd.DataFrame(rows).set_index("model")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--variants", metavar="PRESET", help="list the Phase-1 ablation variants of PRESET")
+    args = ap.parse_args(argv)
+    table = variant_table(args.variants) if args.variants else preset_table()
+    with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 200):
+        print(table.to_string())
+
+
+if __name__ == "__main__":
+    main()
