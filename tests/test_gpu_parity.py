@@ -2,12 +2,18 @@
 
 Run on the device: ``python -m pytest tests/test_gpu_parity.py -s`` prints the measured errors.
 """
-import pytest
-import torch
+import os
 
-from conftest import cuda_only, official_only
-from vfilib.config import preset
-from vfilib.models import build_model, mamba as M
+# True fp32 inside the official Triton kernels (their tl.dot defaults to TF32 on Hopper); must be set
+# before the first kernel compiles. Run with TRITON_F32_DEFAULT=tf32 to see the TF32 deviations.
+os.environ.setdefault("TRITON_F32_DEFAULT", "ieee")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from conftest import cuda_only, official_only  # noqa: E402
+from vfilib.config import preset  # noqa: E402
+from vfilib.models import build_model, mamba as M  # noqa: E402
 
 # sequences of the real model: 4 scan directions x B=1 pair, tokens of two 64x64 maps
 LENGTH = 2 * 64 * 64

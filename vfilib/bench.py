@@ -52,7 +52,8 @@ def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device)
     h, w = res
     g = torch.Generator(device="cpu").manual_seed(0)
     i0, i1, gt = (torch.rand(batch, 3, h, w, generator=g).to(device) for _ in range(3))
-    amp = (torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext)
+    def amp():
+        return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
     if mode == "infer":
         model.eval()
@@ -75,6 +76,7 @@ def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device)
 
 def speed(args) -> None:
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32
     configs = [(p, preset(p)) for p in args.presets]
     for exp_id in args.variants or []:
         e = next(e for e in PHASE1_EXPERIMENTS if e.id == exp_id)
@@ -92,7 +94,7 @@ def speed(args) -> None:
                     for dt_name in args.dtypes:
                         row = {"model": label, "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
                                "mode": mode, "res": res_name, "dtype": dt_name, "exec": compiled,
-                               "batch": args.batch if mode == "train" else 1}
+                               "batch": args.batch if mode == "train" else 1, "tf32": args.tf32}
                         try:
                             step = make_step(runner, mode, RESOLUTIONS[res_name], row["batch"], DTYPES[dt_name], device)
                             row.update(time_fn(step, device, args.warmup, args.iters))
@@ -139,6 +141,8 @@ def main(argv=None) -> None:
     s.add_argument("--modes", nargs="+", default=["infer"], choices=["infer", "train"])
     s.add_argument("--compile", nargs="+", default=["eager"], choices=["eager", "compiled"])
     s.add_argument("--batch", type=int, default=8, help="batch of the training step")
+    s.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=False,
+                   help="allow TF32 matmuls/convolutions in fp32 (off: true fp32, as VFIMamba was timed)")
     s.add_argument("--warmup", type=int, default=10)
     s.add_argument("--iters", type=int, default=50)
     s.add_argument("--device")

@@ -28,17 +28,18 @@ MAMBA_VERSIONS = (1, 2)
 class ModelConfig:
     """Architecture of the VFI model.
 
-    The network works on 4 scales: the CNN stem at 1/1 and 1/2 (``dims[0]``, ``dims[1]``) and
-    LGS stages at 1/4 and 1/8 (``dims[2]``, ``dims[3]``, with ``depths`` blocks each).
-    Inputs are padded to a multiple of :attr:`pad_multiple` internally and cropped back.
+    The network works on 5 scales: the CNN stem at 1/1, 1/2 and 1/4 (``dims[0:3]``) and LGS stages
+    at 1/8 and 1/16 (``dims[3]``, ``dims[4]``, with ``depths`` blocks each); RefineNet decodes from
+    1/16 back to 1/1 with ``refine_dims``. Inputs are padded to a multiple of :attr:`pad_multiple`
+    internally and cropped back.
     """
 
     name: str = "custom"
-    dims: tuple[int, ...] = (16, 24, 32, 48)
-    depths: tuple[int, ...] = (1, 1)          # LGS blocks at 1/4 and 1/8
+    dims: tuple[int, ...] = (12, 16, 24, 32, 48)
+    depths: tuple[int, ...] = (1, 1)          # LGS blocks at 1/8 and 1/16
     num_heads: tuple[int, ...] = (2, 2)       # attention heads of each LGS stage
     mlp_ratio: float = 2.0
-    refine_dims: tuple[int, ...] = (16, 24, 32, 48)  # RefineNet decoder width per scale
+    refine_dims: tuple[int, ...] = (12, 16, 24, 32, 48)  # RefineNet decoder width per scale
 
     # --- ablation switches (seed 001, 4.1.5) ---
     backbone_mode: str = "hybrid"       # Exp-1a/1b/1c
@@ -68,12 +69,12 @@ class ModelConfig:
         def bad(msg: str) -> None:
             raise ValueError(f"ModelConfig({self.name}): {msg}")
 
-        if len(self.dims) != 4:
-            bad(f"dims must have 4 entries (1/1, 1/2, 1/4, 1/8), got {self.dims}")
+        if len(self.dims) != 5:
+            bad(f"dims must have 5 entries (1/1, 1/2, 1/4, 1/8, 1/16), got {self.dims}")
         if len(self.depths) != 2 or len(self.num_heads) != 2:
             bad("depths and num_heads need one entry per LGS stage (2)")
-        if len(self.refine_dims) != 4:
-            bad(f"refine_dims must have 4 entries, got {self.refine_dims}")
+        if len(self.refine_dims) != 5:
+            bad(f"refine_dims must have 5 entries, got {self.refine_dims}")
         if self.backbone_mode not in BACKBONE_MODES:
             bad(f"backbone_mode {self.backbone_mode!r} not in {BACKBONE_MODES}")
         if self.scan not in SCAN_MODES:
@@ -86,7 +87,7 @@ class ModelConfig:
             bad(f"mamba_version must be 1 or 2, got {self.mamba_version}")
         if self.window_size < 1:
             bad("window_size must be positive")
-        for d, h in zip(self.dims[2:], self.num_heads):
+        for d, h in zip(self.dims[3:], self.num_heads):
             if d % h:
                 bad(f"LGS dim {d} is not divisible by its {h} heads")
             if (self.expand * d) % self.headdim:
@@ -96,8 +97,8 @@ class ModelConfig:
 
     @property
     def pad_multiple(self) -> int:
-        """Input sizes are padded to this multiple (the coarsest scale is 1/8)."""
-        return 8
+        """Input sizes are padded to this multiple (the coarsest scale is 1/16)."""
+        return 16
 
     def replace(self, **changes: Any) -> "ModelConfig":
         return dataclasses.replace(self, **changes)
@@ -119,20 +120,20 @@ PRESETS: dict[str, ModelConfig] = {
     "tiny": ModelConfig(name="tiny"),
     "small": ModelConfig(
         name="small",
-        dims=(32, 64, 128, 256),
+        dims=(16, 32, 64, 128, 256),
         depths=(4, 7),
         num_heads=(4, 8),
-        refine_dims=(32, 64, 96, 128),
+        refine_dims=(16, 32, 64, 96, 128),
         d_state=64,
         headdim=32,
         chunk_size=256,
     ),
     "base": ModelConfig(
         name="base",
-        dims=(48, 96, 192, 384),
+        dims=(24, 48, 96, 192, 384),
         depths=(6, 12),
         num_heads=(6, 12),
-        refine_dims=(48, 96, 128, 192),
+        refine_dims=(24, 48, 96, 128, 192),
         d_state=128,
         headdim=64,
         chunk_size=256,

@@ -1,8 +1,8 @@
 """CNN stem and the multi-scale LGS backbone.
 
 Both frames go through the network as one batch of 2B images (frame 0 first). The stem makes
-features at 1/1, 1/2 and 1/4; LGS stages run at 1/4 and 1/8, where the SSM branch scans the two
-frames together. The backbone returns per-frame features at the 4 scales; the model sums them.
+features at 1/1, 1/2 and 1/4; LGS stages run at 1/8 and 1/16, where the SSM branch scans the two
+frames together. The backbone returns per-frame features at the 5 scales; the model sums them.
 """
 from __future__ import annotations
 
@@ -18,15 +18,14 @@ def conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 
 class Stem(nn.Module):
-    """(N, 3, H, W) in [0, 1] -> features at 1/1, 1/2, 1/4 with dims[0], dims[1], dims[2] channels."""
+    """(N, 3, H, W) in [0, 1] -> one feature map per entry of ``dims`` at 1/1, 1/2, 1/4, ..."""
 
     def __init__(self, dims: tuple[int, ...]):
         super().__init__()
+        cins = (3,) + tuple(dims[:-1])
         self.levels = nn.ModuleList([
-            nn.Sequential(conv(3, dims[0]), conv(dims[0], dims[0])),
-            nn.Sequential(conv(dims[0], dims[1], 2), conv(dims[1], dims[1])),
-            nn.Sequential(conv(dims[1], dims[2], 2), conv(dims[2], dims[2])),
-        ])
+            nn.Sequential(conv(cin, cout, 1 if i == 0 else 2), conv(cout, cout))
+            for i, (cin, cout) in enumerate(zip(cins, dims))])
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         feats = []
@@ -38,21 +37,22 @@ class Stem(nn.Module):
 
 
 class Backbone(nn.Module):
-    """(2B, 3, H, W), H and W multiples of 8 -> 4 per-frame feature maps (2B, dims[i], H/2^i, W/2^i)."""
+    """(2B, 3, H, W), H and W multiples of 16 -> 5 per-frame maps (2B, dims[i], H/2^i, W/2^i)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d = cfg.dims
-        self.stem = Stem(d)
-        self.stage3 = LGSStage(d[2], cfg.depths[0], cfg.num_heads[0], cfg)     # 1/4
-        self.down = conv(d[2], d[3], 2)
-        self.stage4 = LGSStage(d[3], cfg.depths[1], cfg.num_heads[1], cfg)     # 1/8
+        self.stem = Stem(d[:3])
+        self.down3 = conv(d[2], d[3], 2)
+        self.stage3 = LGSStage(d[3], cfg.depths[0], cfg.num_heads[0], cfg)     # 1/8
+        self.down4 = conv(d[3], d[4], 2)
+        self.stage4 = LGSStage(d[4], cfg.depths[1], cfg.num_heads[1], cfg)     # 1/16
 
     def forward(self, frames: torch.Tensor) -> list[torch.Tensor]:
-        f0, f1, f2 = self.stem(frames)
-        f2 = self.stage3(f2)
-        f3 = self.stage4(self.down(f2))
-        return [f0, f1, f2, f3]
+        feats = self.stem(frames)
+        f3 = self.stage3(self.down3(feats[-1]))
+        f4 = self.stage4(self.down4(f3))
+        return feats + [f3, f4]
 
 
 def sum_frames(feats: list[torch.Tensor]) -> list[torch.Tensor]:

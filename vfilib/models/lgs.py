@@ -24,7 +24,11 @@ from .mhc import HyperConnection, collapse_streams, expand_streams
 
 
 class SSMBranch(nn.Module):
-    """Scan -> Mamba mixer -> exact inverse, summed over the 4 directions. (2B, H, W, C) -> same."""
+    """Scan -> Mamba mixer -> exact inverse, summed over the 4 directions. (2B, H, W, C) -> same.
+
+    Equal to ``merge(mixer(scan(x)))``; the mixer's ``forward_scanned`` computes it with the
+    token-wise projections applied once per token rather than once per direction.
+    """
 
     def __init__(self, dim: int, cfg: ModelConfig):
         super().__init__()
@@ -39,7 +43,10 @@ class SSMBranch(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, h, w, _ = x.shape
-        return scan_ops.merge(self.mixer(scan_ops.scan(x, self.mode)), h, w, self.mode)
+        idx = scan_ops.scan_index(self.mode, h, w).to(x.device)
+        inv = scan_ops.merge_index(self.mode, h, w).to(x.device)
+        pool = self.mixer.forward_scanned(scan_ops.to_pool(x, self.mode), idx, inv)
+        return scan_ops.from_pool(pool, h, w, self.mode)
 
 
 class LGSBlock(nn.Module):

@@ -109,28 +109,49 @@ class Mamba2Mixer(nn.Module):
         o = [0, di, 2 * di, 2 * di + gn, 2 * di + 2 * gn, 2 * di + 2 * gn + self.nheads]
         return {k: slice(o[i], o[i + 1]) for i, k in enumerate(["z", "x", "B", "C", "dt"])}
 
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """u: (B, L, d_model) -> (B, L, d_model)."""
-        seqlen = u.shape[1]
-        impl = resolve_impl(self.impl, u.device)
-        z, xBC, dt = torch.split(self.in_proj(u), [self.d_inner, self.d_inner + 2 * self.ngroups * self.d_state,
-                                                   self.nheads], dim=-1)
+    def _split(self, zxbcdt: torch.Tensor):
+        return torch.split(zxbcdt, [self.d_inner, self.d_inner + 2 * self.ngroups * self.d_state, self.nheads], dim=-1)
+
+    def _scan(self, xBC: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
+        """Causal conv + SSD over sequences. xBC: (n, L, conv_dim), dt: (n, L, nheads) -> y (n, L, d_inner)."""
+        seqlen = xBC.shape[1]
+        impl = resolve_impl(self.impl, xBC.device)
         xBC = F.silu(self.conv1d(xBC.transpose(1, 2))[..., :seqlen].transpose(1, 2))
         x, B, C = torch.split(xBC, [self.d_inner, self.ngroups * self.d_state, self.ngroups * self.d_state], dim=-1)
         x = rearrange(x, "b l (h p) -> b l h p", p=self.headdim)
         B = rearrange(B, "b l (g n) -> b l g n", g=self.ngroups)
         C = rearrange(C, "b l (g n) -> b l g n", g=self.ngroups)
         A = -torch.exp(self.A_log.float())
-        with _no_autocast(u.device.type):  # SSM core in float32 (float64 stays float64)
-            f = (lambda t: t.double()) if u.dtype == torch.float64 else (lambda t: t.float())
+        with _no_autocast(xBC.device.type):  # SSM core in float32 (float64 stays float64)
+            f = (lambda t: t.double()) if xBC.dtype == torch.float64 else (lambda t: t.float())
             args = (f(x), f(dt), f(A), f(B), f(C))
             kw = dict(chunk_size=self.chunk_size, D=f(self.D), dt_bias=f(self.dt_bias), dt_softplus=True)
             if impl == "official":
                 y = official_kernels()["ssd"](*[a.contiguous() for a in args], **kw)
             else:
                 y = ssd.ssd_chunked(*args, **kw)
-        y = self.norm(rearrange(y, "b l h p -> b l (h p)"), z)
+        return rearrange(y, "b l h p -> b l (h p)")
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """u: (B, L, d_model) -> (B, L, d_model); the computation of ``mamba_ssm.Mamba2``."""
+        z, xBC, dt = self._split(self.in_proj(u))
+        y = self.norm(self._scan(xBC, dt), z)
         return self.out_proj(y.to(u.dtype))
+
+    def forward_scanned(self, pool: torch.Tensor, idx: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
+        """Run every scan direction over a token pool and sum the results back in token order.
+
+        pool: (N, T, d_model); idx, inv: (D, T) a permutation per direction and its inverse.
+        Equals ``sum_d forward(pool[:, idx[d]])[:, inv[d]]``, but the token-wise projections
+        (in_proj, out_proj) run once per token instead of once per direction.
+        """
+        n_dir = idx.shape[0]
+        z, xBC, dt = self._split(self.in_proj(pool))
+        seq = lambda t: rearrange(t[:, idx], "n d l c -> (d n) l c")       # noqa: E731
+        y = rearrange(self._scan(seq(xBC), seq(dt)), "(d n) l c -> n d l c", d=n_dir)
+        y = y[:, torch.arange(n_dir, device=y.device)[:, None], inv]          # back in token order
+        y = self.norm(y, z[:, None].expand_as(y)).sum(1)
+        return self.out_proj(y.to(pool.dtype))
 
 
 class Mamba1Mixer(nn.Module):
@@ -156,20 +177,35 @@ class Mamba1Mixer(nn.Module):
         for p in (self.A_log, self.D):
             p._no_weight_decay = True
 
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """u: (B, L, d_model) -> (B, L, d_model)."""
-        seqlen = u.shape[1]
-        impl = resolve_impl(self.impl, u.device)
-        x, z = rearrange(self.in_proj(u), "b l d -> b d l").chunk(2, dim=1)
-        x = F.silu(self.conv1d(x)[..., :seqlen])
+    def _scan(self, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
+        """Conv + selective scan. x, z: (n, L, d_inner) -> y (n, L, d_inner) (gated by silu(z) if z given)."""
+        seqlen = x.shape[1]
+        impl = resolve_impl(self.impl, x.device)
+        x = F.silu(self.conv1d(rearrange(x, "b l d -> b d l"))[..., :seqlen])
         dt, B, C = torch.split(self.x_proj(rearrange(x, "b d l -> b l d")),
                                [self.dt_rank, self.d_state, self.d_state], dim=-1)
         dt = rearrange(dt @ self.dt_proj.weight.t(), "b l d -> b d l")
         B, C = (rearrange(t, "b l n -> b n l").contiguous() for t in (B, C))
         A = -torch.exp(self.A_log.float())
-        with _no_autocast(u.device.type):
-            args = (x.float().contiguous(), dt.float().contiguous(), A, B.float(), C.float(), self.D.float())
-            kw = dict(z=z.float().contiguous(), delta_bias=self.dt_proj.bias.float(), delta_softplus=True)
+        with _no_autocast(x.device.type):
+            f = (lambda t: t.double().contiguous()) if x.dtype == torch.float64 else (lambda t: t.float().contiguous())
+            args = (f(x), f(dt), f(A), f(B), f(C), f(self.D))
+            zz = None if z is None else f(rearrange(z, "b l d -> b d l"))
+            kw = dict(z=zz, delta_bias=f(self.dt_proj.bias), delta_softplus=True)
             fn = official_kernels()["selective_scan"] if impl == "official" else ssd.selective_scan_ref
             y = fn(*args, **kw)
-        return self.out_proj(rearrange(y, "b d l -> b l d").to(u.dtype))
+        return rearrange(y, "b d l -> b l d")
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """u: (B, L, d_model) -> (B, L, d_model); the computation of ``mamba_ssm.Mamba`` (slow path)."""
+        x, z = self.in_proj(u).chunk(2, dim=-1)
+        return self.out_proj(self._scan(x, z).to(u.dtype))
+
+    def forward_scanned(self, pool: torch.Tensor, idx: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
+        """As :meth:`Mamba2Mixer.forward_scanned`: (N, T, d_model) -> (N, T, d_model)."""
+        n_dir = idx.shape[0]
+        x, z = self.in_proj(pool).chunk(2, dim=-1)
+        y = rearrange(self._scan(rearrange(x[:, idx], "n d l c -> (d n) l c"), None), "(d n) l c -> n d l c", d=n_dir)
+        y = y[:, torch.arange(n_dir, device=y.device)[:, None], inv]           # back in token order
+        y = (y * F.silu(z.to(y.dtype))[:, None]).sum(1)
+        return self.out_proj(y.to(pool.dtype))

@@ -33,29 +33,27 @@ class UpBlock(nn.Module):
 
 
 class RefineNet(nn.Module):
-    """feats: 4 maps (B, C_i, H/2^i, W/2^i); images A, B: (B, 3, H, W); t: (B, 1, 1, 1)."""
+    """feats: maps (B, C_i, H/2^i, W/2^i), finest first; images A, B: (B, 3, H, W); t: (B, 1, 1, 1)."""
 
     def __init__(self, feat_dims: tuple[int, ...], dims: tuple[int, ...], extra_in: int = 0):
         super().__init__()
-        self.bottom = nn.Sequential(conv(feat_dims[3] + 1, dims[3]), conv(dims[3], dims[3]))
-        self.up2 = UpBlock(dims[3], feat_dims[2], dims[2])
-        self.up1 = UpBlock(dims[2], feat_dims[1], dims[1])
-        self.up0 = UpBlock(dims[1], feat_dims[0] + 6 + extra_in, dims[0])
+        self.bottom = nn.Sequential(conv(feat_dims[-1] + 1, dims[-1]), conv(dims[-1], dims[-1]))
+        skips = list(feat_dims[:-1])
+        skips[0] += 6 + extra_in                         # the finest level also sees both images
+        self.ups = nn.ModuleList([UpBlock(dims[i + 1], skips[i], dims[i]) for i in reversed(range(len(dims) - 1))])
         self.head = nn.Conv2d(dims[0], 4, 3, padding=1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
     def forward(self, feats, img_a, img_b, t, base_logit=None, extra=None):
-        f0, f1, f2, f3 = feats
-        x = self.bottom(torch.cat([f3, t.expand(-1, 1, *f3.shape[2:])], dim=1))
-        x = self.up2(x, f2, t)
-        x = self.up1(x, f1, t)
-        skip0 = [f0, img_a, img_b] + ([extra] if extra is not None else [])
-        x = self.up0(x, torch.cat(skip0, dim=1), t)
+        x = self.bottom(torch.cat([feats[-1], t.expand(-1, 1, *feats[-1].shape[2:])], dim=1))
+        skips = list(feats[:-1])
+        skips[0] = torch.cat([skips[0], img_a, img_b] + ([extra] if extra is not None else []), dim=1)
+        for up, skip in zip(self.ups, reversed(skips)):
+            x = up(x, skip, t)
         out = self.head(x)
         res, mask_logit = out[:, :3], out[:, 3:4]
         if base_logit is None:
             base_logit = time_logit(t)
         m = torch.sigmoid(base_logit + mask_logit)
         return (m * img_a + (1 - m) * img_b + res).clamp(0, 1)
-

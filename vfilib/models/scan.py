@@ -56,8 +56,8 @@ def merge_index(mode: str, h: int, w: int) -> torch.Tensor:
     return torch.argsort(scan_index(mode, h, w), dim=1)
 
 
-def _pool(x: torch.Tensor, mode: str) -> torch.Tensor:
-    """(2B, H, W, C) -> token pool: (B, 2HW, C) cross-frame, or (2B, HW, C) per frame."""
+def to_pool(x: torch.Tensor, mode: str) -> torch.Tensor:
+    """(2B, H, W, C) -> token pool in id order: (B, 2HW, C) cross-frame, or (2B, HW, C) per frame."""
     if mode == "per_frame":
         return rearrange(x, "b h w c -> b (h w) c")
     if x.shape[0] % 2:
@@ -65,11 +65,18 @@ def _pool(x: torch.Tensor, mode: str) -> torch.Tensor:
     return rearrange(x, "(f b) h w c -> b (f h w) c", f=2)
 
 
+def from_pool(pool: torch.Tensor, h: int, w: int, mode: str) -> torch.Tensor:
+    """Inverse of :func:`to_pool`: (..., N, L, C) -> (..., 2B, H, W, C)."""
+    if mode == "per_frame":
+        return rearrange(pool, "... n (h w) c -> ... n h w c", h=h, w=w)
+    return rearrange(pool, "... b (f h w) c -> ... (f b) h w c", f=2, h=h, w=w)
+
+
 def scan(x: torch.Tensor, mode: str = "interleaved") -> torch.Tensor:
     """(2B, H, W, C) -> (4B, 2HW, C) [cross-frame] or (8B, HW, C) [per_frame]."""
     _, h, w, _ = x.shape
     idx = scan_index(mode, h, w).to(x.device)
-    pool = _pool(x, mode)                                  # (N, L, C)
+    pool = to_pool(x, mode)                                # (N, L, C)
     seqs = pool[:, idx]                                    # (N, 4, L, C)
     return rearrange(seqs, "n d l c -> (d n) l c")
 
@@ -84,10 +91,7 @@ def merge(y: torch.Tensor, h: int, w: int, mode: str = "interleaved", reduce: st
     seqs = rearrange(y, "(d n) l c -> n d l c", d=NUM_DIRECTIONS)
     d = torch.arange(NUM_DIRECTIONS, device=y.device)[:, None]
     pool = seqs[:, d, inv]                                 # (N, 4, L, C) back in id order
-    if mode == "per_frame":
-        out = rearrange(pool, "n d (h w) c -> d n h w c", h=h, w=w)
-    else:
-        out = rearrange(pool, "b d (f h w) c -> d (f b) h w c", f=2, h=h, w=w)
+    out = from_pool(rearrange(pool, "n d l c -> d n l c"), h, w, mode)
     if reduce is None:
         return out
     if reduce == "sum":

@@ -73,7 +73,7 @@ class VFIModel(nn.Module):
         return out[..., :h, :w]
 
     def features(self, img0: torch.Tensor, img1: torch.Tensor) -> list[torch.Tensor]:
-        """Per-frame backbone features (2B, C_i, H/2^i, W/2^i) of the padded pair."""
+        """Per-frame backbone features (2B, C_i, H/2^i, W/2^i), i = 0..4, of the padded pair."""
         check_pair(img0, img1)
         x, _ = pad_to(torch.cat([img0, img1], dim=0), self.cfg.pad_multiple)
         return self.backbone(x)
