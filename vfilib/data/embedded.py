@@ -69,9 +69,12 @@ def sha256_file(path: Path) -> str:
 
 
 def decode_video(path: Path) -> Iterator[np.ndarray]:
-    """RGB uint8 frames (H, W, 3) of a video file, decoded with PyAV."""
-    import av
-
+    """RGB uint8 frames (H, W, 3) of a video file, decoded with PyAV (OpenCV if PyAV is missing)."""
+    try:
+        import av
+    except ImportError:
+        yield from _decode_cv2(path)
+        return
     try:
         with av.open(str(path)) as container:
             for frame in container.decode(video=0):
@@ -80,8 +83,29 @@ def decode_video(path: Path) -> Iterator[np.ndarray]:
         raise ValueError(f"{path}: cannot decode video ({e})") from e
 
 
+def _decode_cv2(path: Path) -> Iterator[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"{path}: cannot open video")
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            yield frame[..., ::-1].copy()
+    finally:
+        cap.release()
+
+
 def video_info(path: Path) -> dict:
-    import av
+    try:
+        import av
+    except ImportError:
+        cap = cv2.VideoCapture(str(path))
+        info = {"fps": cap.get(cv2.CAP_PROP_FPS), "frames": int(cap.get(cv2.CAP_PROP_FRAME_COUNT)),
+                "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))}
+        cap.release()
+        return info
 
     with av.open(str(path)) as c:
         s = c.streams.video[0]

@@ -1,0 +1,72 @@
+"""Command line of the trainer; flags are generated from the config dataclasses (one source of truth).
+
+    python -m vfilib.train --preset small --batch_size 8 --epochs 300 --exp_name exp1c_hybrid
+    torchrun --nproc_per_node=4 -m vfilib.train --preset small --data vimeo --data_path /data/vimeo_septuplet
+    python -m vfilib.train --backbone_mode mamba2_only --exp_name exp1a      # any ModelConfig field
+    python -m vfilib.train --no-use_ecab --use_mhc --exp_name exp1h          # the seed's flags
+
+Every field of :class:`TrainConfig` and of :class:`vfilib.config.ModelConfig` is a flag of the same
+name. Booleans take ``--flag`` / ``--no-flag``; ``--use_mhc`` alone means ``mhc``;
+``--preset`` picks the model preset the ModelConfig flags modify; ``--experiment exp1f`` applies one
+row of the Phase-1 ablation grid.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import typing
+
+from ..config import ModelConfig, experiment, preset
+from .trainer import TrainConfig
+
+SKIP = {"model", "name"}
+
+
+def _arg_type(tp):
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        tp = next(a for a in typing.get_args(tp) if a is not type(None))
+    if typing.get_origin(tp) is tuple:
+        return int, "+"
+    return tp, None
+
+
+def _add_fields(ap: argparse.ArgumentParser, cls, group: str) -> list[str]:
+    g = ap.add_argument_group(group)
+    hints = typing.get_type_hints(cls)
+    names = []
+    for f in dataclasses.fields(cls):
+        if f.name in SKIP:
+            continue
+        tp, nargs = _arg_type(hints[f.name])
+        names.append(f.name)
+        if tp is bool:
+            g.add_argument(f"--{f.name}", action=argparse.BooleanOptionalAction, default=None)
+        elif f.name == "use_mhc":
+            g.add_argument("--use_mhc", nargs="?", const="mhc", default=None, choices=["off", "mhc", "mhc_lite"])
+        else:
+            g.add_argument(f"--{f.name}", type=tp, nargs=nargs, default=None)
+    return names
+
+
+def parse(argv=None) -> TrainConfig:
+    ap = argparse.ArgumentParser(prog="python -m vfilib.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="tiny", help="model preset: tiny | small | base")
+    ap.add_argument("--experiment", help="a Phase-1 grid row (exp1a ... exp1i) applied to the preset")
+    ap.add_argument("--print_config", action="store_true", help="print the resolved config and exit")
+    train_names = _add_fields(ap, TrainConfig, "training")
+    model_names = _add_fields(ap, ModelConfig, "model (ablation switches)")
+    args = ap.parse_args(argv)
+    overrides = {n: getattr(args, n) for n in model_names if getattr(args, n) is not None and n != "name"}
+    if args.experiment:
+        overrides = {**experiment(args.experiment).overrides, **overrides}
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    model = preset(args.preset, **overrides)
+    train_kw = {n: getattr(args, n) for n in train_names if getattr(args, n) is not None}
+    cfg = TrainConfig(model=model, **train_kw)
+    if args.print_config:
+        print(json.dumps(cfg.to_dict(), indent=1))
+        raise SystemExit(0)
+    return cfg
