@@ -89,15 +89,17 @@ def speed(args) -> None:
             if device.type == "cuda":
                 model = model.to(memory_format=torch.channels_last)
             runner = torch.compile(model) if compiled == "compiled" else model
-            for mode in args.modes:
+            for mode, batch in [(m, b) for m in args.modes for b in (args.batch if m == "train" else [1])]:
                 for res_name in args.res:
                     for dt_name in args.dtypes:
                         row = {"model": label, "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
                                "mode": mode, "res": res_name, "dtype": dt_name, "exec": compiled,
-                               "batch": args.batch if mode == "train" else 1, "tf32": args.tf32}
+                               "batch": batch, "tf32": args.tf32}
                         try:
                             step = make_step(runner, mode, RESOLUTIONS[res_name], row["batch"], DTYPES[dt_name], device)
                             row.update(time_fn(step, device, args.warmup, args.iters))
+                            if mode == "train":
+                                row["samples_per_s"] = batch / row["median_ms"] * 1e3
                         except torch.OutOfMemoryError:
                             row.update(mean_ms=float("nan"), median_ms=float("nan"), peak_gib=float("nan"), note="OOM")
                             torch.cuda.empty_cache()
@@ -140,7 +142,7 @@ def main(argv=None) -> None:
     s.add_argument("--dtypes", nargs="+", default=["fp32"], choices=list(DTYPES))
     s.add_argument("--modes", nargs="+", default=["infer"], choices=["infer", "train"])
     s.add_argument("--compile", nargs="+", default=["eager"], choices=["eager", "compiled"])
-    s.add_argument("--batch", type=int, default=8, help="batch of the training step")
+    s.add_argument("--batch", type=int, nargs="+", default=[8], help="batch sizes of the training step")
     s.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=False,
                    help="allow TF32 matmuls/convolutions in fp32 (off: true fp32, as VFIMamba was timed)")
     s.add_argument("--warmup", type=int, default=10)
