@@ -1,0 +1,153 @@
+"""Everything that makes a middle frame, behind one interface.
+
+    interp(I0, I1, t, scale=1.0) -> I_t        (B, 3, H, W) RGB in [0, 1]; t: (B,) tensor
+
+``channel_order`` says what the method expects; the harness converts (the loaders are RGB).
+Peers: frame blend, OpenCV DIS flow with linear-motion intermediate flows, ffmpeg's
+``minterpolate`` (PyAV's filter graph), and vfilib checkpoints. The pretrained RIFE peers live in
+:mod:`vfilib.eval.rife`.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import cv2
+import numpy as np
+import torch
+
+from ..models.warp import backward_warp
+
+
+class Interpolator:
+    name = "interpolator"
+    channel_order = "RGB"
+    supports_any_t = True
+
+    def __call__(self, i0: torch.Tensor, i1: torch.Tensor, t: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.name
+
+
+class Blend(Interpolator):
+    """(1 - t) I0 + t I1."""
+
+    name = "blend"
+
+    def __call__(self, i0, i1, t, scale=1.0):
+        t = t.view(-1, 1, 1, 1).to(i0.dtype)
+        return (1 - t) * i0 + t * i1
+
+
+def _to_u8_gray(x: torch.Tensor) -> np.ndarray:
+    rgb = (x.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+class DISFlow(Interpolator):
+    """OpenCV DIS optical flow both ways, intermediate flows under linear motion
+    (F_t0 = -(1-t) t F_01 + t^2 F_10, F_t1 = (1-t)^2 F_01 - t (1-t) F_10), backward warping, blend."""
+
+    name = "dis_flow"
+
+    def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM):
+        self.preset = preset
+
+    def flows(self, i0: torch.Tensor, i1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        dis = cv2.DISOpticalFlow_create(self.preset)
+        f01, f10 = [], []
+        for a, b in zip(i0, i1):
+            ga, gb = _to_u8_gray(a), _to_u8_gray(b)
+            f01.append(torch.from_numpy(dis.calc(ga, gb, None)).permute(2, 0, 1))
+            f10.append(torch.from_numpy(dis.calc(gb, ga, None)).permute(2, 0, 1))
+        return torch.stack(f01).to(i0), torch.stack(f10).to(i0)
+
+    def __call__(self, i0, i1, t, scale=1.0):
+        f01, f10 = self.flows(i0, i1)
+        t = t.view(-1, 1, 1, 1).to(i0.dtype)
+        ft0 = -(1 - t) * t * f01 + t * t * f10
+        ft1 = (1 - t) * (1 - t) * f01 - t * (1 - t) * f10
+        return (1 - t) * backward_warp(i0, ft0) + t * backward_warp(i1, ft1)
+
+
+class Minterpolate(Interpolator):
+    """ffmpeg's motion-compensated ``minterpolate`` through PyAV's libavfilter (t = 0.5 only):
+    I0, I1, I1 at 1 fps through ``minterpolate=fps=2``; the second output frame is t = 0.5."""
+
+    name = "ffmpeg_minterpolate"
+    supports_any_t = False
+
+    def __init__(self, options: str = "mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1"):
+        self.options = options
+
+    def _one(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        import av
+        from av.filter import Graph
+
+        h, w = a.shape[:2]
+        graph = Graph()
+        src = graph.add_buffer(width=w, height=h, format="rgb24", time_base=Fraction(1, 1))
+        mi = graph.add("minterpolate", f"fps=2:{self.options}")
+        fmt = graph.add("format", "rgb24")
+        sink = graph.add("buffersink")
+        src.link_to(mi)
+        mi.link_to(fmt)
+        fmt.link_to(sink)
+        graph.configure()
+        out = []
+        for pts, img in enumerate((a, b, b)):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1)
+            graph.push(frame)
+        graph.push(None)
+        while True:
+            try:
+                out.append(graph.pull().to_ndarray(format="rgb24"))
+            except (av.error.BlockingIOError, av.error.EOFError):
+                break
+        if len(out) < 2:
+            raise RuntimeError(f"minterpolate returned {len(out)} frames")
+        return out[1]
+
+    def __call__(self, i0, i1, t, scale=1.0):
+        if not torch.allclose(t, torch.full_like(t, 0.5)):
+            raise ValueError("ffmpeg minterpolate peer only produces t = 0.5")
+        outs = []
+        for a, b in zip(i0, i1):
+            ua, ub = ((x.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8) for x in (a, b))
+            outs.append(torch.from_numpy(self._one(ua, ub)).permute(2, 0, 1).float() / 255)
+        return torch.stack(outs).to(i0)
+
+
+class ModelInterpolator(Interpolator):
+    """A vfilib model (or any nn.Module with forward(I0, I1, t))."""
+
+    def __init__(self, model: torch.nn.Module, name: str = "vfilib", amp: torch.dtype | None = None):
+        self.model, self.name, self.amp = model.eval(), name, amp
+
+    @torch.no_grad()
+    def __call__(self, i0, i1, t, scale=1.0):
+        dev = next(self.model.parameters()).device
+        kw = {"scale": scale} if "scale" in self.model.forward.__code__.co_varnames else {}
+        with torch.autocast(dev.type, dtype=self.amp, enabled=self.amp is not None):
+            return self.model(i0.to(dev), i1.to(dev), t.to(dev), **kw).float()
+
+
+def from_checkpoint(path: str, device: str | torch.device = "cpu", amp: torch.dtype | None = None) -> ModelInterpolator:
+    from ..train.checkpoint import load_model
+
+    model = load_model(path, map_location=device).to(device)
+    return ModelInterpolator(model, name=f"vfilib:{model.cfg.name}", amp=amp)
+
+
+PEERS = {"blend": Blend, "dis": DISFlow, "minterpolate": Minterpolate}
+
+
+def make_peer(name: str, device="cpu") -> Interpolator:
+    if name in PEERS:
+        return PEERS[name]()
+    if name in ("rife_hdv3", "rife_v39"):
+        from .rife import load_rife
+        return load_rife(name, device)
+    raise ValueError(f"unknown peer {name!r}; choose from {sorted(PEERS) + ['rife_hdv3', 'rife_v39']}")

@@ -1,0 +1,30 @@
+"""Differentiable backward warping with optical flow.
+
+``backward_warp(img, flow)`` samples ``img`` at ``x + flow(x)``: with ``flow = F_{t->0}`` it brings
+frame 0 to time t. Flow is in pixels, channel 0 horizontal (x), channel 1 vertical (y).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+_GRIDS: dict = {}
+
+
+def _base_grid(h: int, w: int, device, dtype) -> torch.Tensor:
+    key = (h, w, device, dtype)
+    if key not in _GRIDS:
+        ys, xs = torch.meshgrid(torch.arange(h, device=device, dtype=dtype),
+                                torch.arange(w, device=device, dtype=dtype), indexing="ij")
+        _GRIDS[key] = torch.stack([xs, ys])[None]                    # (1, 2, H, W)
+    return _GRIDS[key]
+
+
+def backward_warp(img: torch.Tensor, flow: torch.Tensor, padding_mode: str = "border") -> torch.Tensor:
+    """img (B, C, H, W), flow (B, 2, H, W) in pixels -> (B, C, H, W) = img(x + flow(x)), bilinear."""
+    b, _, h, w = img.shape
+    pos = _base_grid(h, w, img.device, flow.dtype) + flow
+    gx = 2 * pos[:, 0] / max(w - 1, 1) - 1
+    gy = 2 * pos[:, 1] / max(h - 1, 1) - 1
+    grid = torch.stack([gx, gy], dim=-1).to(img.dtype)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
