@@ -1,0 +1,160 @@
+"""Benchmark protocols as data, one harness that runs any interpolator over any loader.
+
+A :class:`Protocol` holds every choice that changes a number: padding multiple, flow scale,
+rounding the prediction to 8 bits before the metrics, test-time augmentation (average with the
+180-degree-rotated pass), the channel order fed to the method (None: the method's own), 2K/4K
+resize, and direct-t or recursive multi-frame interpolation. Each result row records all of them,
+plus provenance (commit, device, date), the data and split, and the checkpoint.
+
+    python -m vfilib.eval --bench embedded --peers blend dis rife_hdv3
+    python -m vfilib.eval --bench snu_film --path /data/SNU-FILM --ckpt runs/exp1c/best.pt
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..data import datasets as D
+from ..data.io import rgb_to_bgr
+from ..data.paths import DataPaths
+from ..results import append_rows, provenance
+from .interpolators import Interpolator
+from .metrics import LPIPS, interpolation_error, psnr, quantize, ssim_matlab
+from .rife import RecursiveT
+
+
+@dataclass(frozen=True)
+class Protocol:
+    pad_multiple: int = 1
+    flow_scale: float = 1.0
+    round_uint8: bool = False
+    tta: bool = False
+    channel_order: str | None = None       # None: the method's own order
+    resolution: str = "native"             # native | 2k | 4k
+    multi: str = "direct"                  # direct t | recursive (bisection with t = 0.5)
+    ie: bool = False                       # Middlebury interpolation error
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    data: str                              # what the numbers are on, for the tables
+    splits: tuple[str, ...]
+    loader: Callable                       # (root, split) -> dataset
+    protocol: Protocol
+    default_root: Callable[[], Path | None]
+
+
+BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
+    Benchmark("embedded", "embedded clips (not a standard benchmark)", D.SNU_LEVELS,
+              lambda root, split: D.snu_film(root, split), Protocol(pad_multiple=32, round_uint8=True),
+              lambda: DataPaths().embedded),
+    Benchmark("vimeo90k", "Vimeo90K triplet test", ("test",), lambda root, split: D.vimeo_triplets(root, split),
+              Protocol(), lambda: DataPaths().vimeo),
+    Benchmark("ucf101", "UCF101 (DVF)", ("test",), lambda root, split: D.ucf101(root),
+              Protocol(round_uint8=True), lambda: DataPaths().ucf101),
+    Benchmark("snu_film", "SNU-FILM", D.SNU_LEVELS, lambda root, split: D.snu_film(root, split),
+              Protocol(pad_multiple=32, flow_scale=0.5), lambda: DataPaths().snu_film),
+    Benchmark("middlebury", "Middlebury Other", ("other",), lambda root, split: D.middlebury_other(root),
+              Protocol(pad_multiple=32, ie=True), lambda: DataPaths().middlebury),
+    Benchmark("xtest_4k", "X-TEST 8x (4K)", ("4k",), lambda root, split: D.x4k_test(root, "4k"),
+              Protocol(pad_multiple=32, flow_scale=0.25, round_uint8=True, resolution="4k"), lambda: DataPaths().x4k),
+    Benchmark("xtest_2k", "X-TEST 8x (2K, INTER_AREA)", ("2k",), lambda root, split: D.x4k_test(root, "2k"),
+              Protocol(pad_multiple=32, flow_scale=0.5, round_uint8=True, resolution="2k"), lambda: DataPaths().x4k),
+]}
+
+
+def _pad(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    return F.pad(x, (0, pw, 0, ph), mode="replicate") if (ph or pw) else x
+
+
+def predict(interp: Interpolator, i0, i1, t: torch.Tensor, p: Protocol) -> torch.Tensor:
+    """One prediction under a protocol: channel order, padding, optional 180-degree TTA, recursion."""
+    h, w = i0.shape[-2:]
+    if p.multi == "recursive" or (not interp.supports_any_t and not torch.allclose(t, torch.full_like(t, 0.5))):
+        interp = RecursiveT(interp)
+    flip = p.channel_order is not None and p.channel_order != interp.channel_order
+    a, b = (rgb_to_bgr(x) if flip else x for x in (i0, i1))
+    a, b = _pad(a, p.pad_multiple), _pad(b, p.pad_multiple)
+    out = interp(a, b, t, p.flow_scale)
+    if p.tta:
+        out = (out + interp(a.flip(-2, -1), b.flip(-2, -1), t, p.flow_scale).flip(-2, -1)) / 2
+    out = out[..., :h, :w]
+    return rgb_to_bgr(out) if flip else out
+
+
+def evaluate(interp: Interpolator, dataset, protocol: Protocol, device="cpu", max_samples: int | None = None,
+             lpips: LPIPS | None = None, progress: bool = True, keep: int = 0):
+    """Per-sample metrics (DataFrame) of ``interp`` on ``dataset``; ``keep`` first predictions returned too."""
+    rows, kept = [], []
+    n = len(dataset) if max_samples is None else min(max_samples, len(dataset))
+    for i in tqdm(range(n), desc=interp.name, disable=not progress, leave=False):
+        s = dataset[i]
+        i0, i1, gt = (s[k][None].to(device) for k in ("I0", "I1", "gt"))
+        t = torch.tensor([float(s["t"])], device=device)
+        if device != "cpu" and torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        pred = predict(interp, i0, i1, t, protocol).float().clamp(0, 1)
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+        dt = time.perf_counter() - t0
+        if protocol.round_uint8:
+            pred = quantize(pred)
+        row = {"name": s["name"], "t": float(s["t"]), "psnr": psnr(pred, gt).item(),
+               "ssim": ssim_matlab(pred, gt).item(), "seconds": dt}
+        if protocol.ie:
+            row["ie"] = interpolation_error(pred, torch.round(gt * 255)).item()
+        if lpips is not None:
+            row["lpips"] = lpips(pred, gt).item()
+        rows.append(row)
+        if i < keep:
+            kept.append({"I0": s["I0"], "I1": s["I1"], "gt": s["gt"], "pred": pred[0].cpu(), "name": s["name"]})
+    return pd.DataFrame(rows), kept
+
+
+def summary_row(bench: Benchmark, split: str, method: str, per_sample: pd.DataFrame, protocol: Protocol,
+                device, checkpoint: str = "", root: Path | str = "") -> dict:
+    row = {"bench": bench.name, "split": split, "method": method, "n": len(per_sample),
+           "psnr": per_sample["psnr"].mean(), "ssim": per_sample["ssim"].mean()}
+    for k in ("ie", "lpips"):
+        if k in per_sample:
+            row[k] = per_sample[k].mean()
+    row["sec_per_frame"] = per_sample["seconds"].median()
+    row["data"] = bench.data
+    row["data_root"] = str(root)
+    row.update({f"proto_{k}": v for k, v in dataclasses.asdict(protocol).items()})
+    row["checkpoint"] = checkpoint
+    row.update(provenance(device))
+    return row
+
+
+def run(bench_name: str, interps: list[Interpolator], root=None, splits=None, device="cpu",
+        max_samples: int | None = None, lpips: str | None = None, out: str | Path | None = "results/benchmarks.csv",
+        checkpoints: dict[str, str] | None = None, protocol_overrides: dict | None = None, progress: bool = True) -> pd.DataFrame:
+    """Evaluate every interpolator on every split of a benchmark; append rows (atomically) to ``out``."""
+    bench = BENCHMARKS[bench_name]
+    root = root or bench.default_root()
+    protocol = dataclasses.replace(bench.protocol, **(protocol_overrides or {}))
+    metric = LPIPS(lpips).to(device) if lpips else None
+    rows = []
+    for split in splits or bench.splits:
+        ds = bench.loader(root, split)
+        for interp in interps:
+            per, _ = evaluate(interp, ds, protocol, device, max_samples, metric, progress)
+            rows.append(summary_row(bench, split, interp.name, per, protocol, device,
+                                    (checkpoints or {}).get(interp.name, ""), root))
+    table = pd.DataFrame(rows)
+    if out:
+        append_rows(out, rows, key=["bench", "split", "method", "data_root", "checkpoint"])
+    return table
