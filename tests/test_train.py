@@ -176,3 +176,33 @@ def test_cli_maps_seed_flags_onto_configs():
     assert (m.name, m.backbone_mode, m.use_ecab, m.use_mhc, m.window_size) == ("small", "mamba2_only", False, "mhc", 7)
     assert (cfg.batch_size, cfg.exp_name, cfg.dry_run) == (2, "exp1h", True)
     assert parse(["--experiment", "exp1f"]).model.use_ecab is False
+
+
+def test_phase2_resumes_phase1_with_frozen_backbone_and_distillation(cache, tmp_path):
+    data = Fixed(cache, n=4, size=64)
+    train(_cfg(tmp_path, exp_name="p1", max_steps=2), data, data)
+    p1 = ckpt.load(tmp_path / "p1" / "last.pt")["model"]
+    summary = train(_cfg(tmp_path, exp_name="p2", phase=2, resume=str(tmp_path / "p1" / "last.pt"),
+                         freeze_backbone=10, max_steps=3, distill_weight=0.01, lr=1e-3, warmup_steps=1), data, data)
+    assert summary["steps"] == 3
+    p2 = ckpt.load(tmp_path / "p2" / "last.pt")
+    assert p2["model_config"]["flow"] == "feature"                      # --phase 2 trains the flow model
+    state = p2["model"]
+    for k, v in p1.items():                                             # the frozen backbone kept its weights
+        if k.startswith("backbone."):
+            assert torch.equal(state[k], v), k
+    assert not torch.equal(state["refine.bottom.0.0.weight"], p1["refine.bottom.0.0.weight"])
+    assert any(k.startswith("flow.") for k in state)
+
+
+def test_teacher_flow_scales_linearly_with_t():
+    from vfilib.train.trainer import teacher_flow
+
+    class Fake(torch.nn.Module):      # a teacher whose t = 0.5 flows are all ones
+        def forward(self, a, b):
+            return None, torch.ones(a.shape[0], 4, *a.shape[-2:]), None
+
+    f = teacher_flow(Fake(), torch.rand(2, 3, 20, 30), torch.rand(2, 3, 20, 30), torch.tensor([0.25, 0.5]))
+    assert f.shape == (2, 4, 20, 30)
+    assert torch.allclose(f[0, :2], torch.full_like(f[0, :2], 0.5)) and torch.allclose(f[0, 2:], torch.full_like(f[0, 2:], 1.5))
+    assert torch.allclose(f[1], torch.ones_like(f[1]))

@@ -20,7 +20,8 @@ from .config import PHASE1_EXPERIMENTS, preset
 from .models import build_model
 from .results import append_rows, provenance
 
-RESOLUTIONS = {"256": (256, 256), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840)}
+RESOLUTIONS = {"256": (256, 256), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840),
+               "4k_dci": (2160, 4096)}
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -47,8 +48,9 @@ def time_fn(fn, device: torch.device, warmup: int = 10, iters: int = 50) -> dict
     return {"mean_ms": statistics.fmean(times), "median_ms": statistics.median(times), "peak_gib": peak}
 
 
-def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device):
-    """A closure running one inference call or one training step (forward + backward)."""
+def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device, **call):
+    """A closure running one inference call or one training step (forward + backward);
+    ``call``: extra model arguments (``scale``, ``tile`` for flow models)."""
     h, w = res
     g = torch.Generator(device="cpu").manual_seed(0)
     i0, i1, gt = (torch.rand(batch, 3, h, w, generator=g).to(device) for _ in range(3))
@@ -60,24 +62,29 @@ def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device)
 
         def step():
             with torch.no_grad(), amp():
-                return model(i0, i1, 0.5)
+                return model(i0, i1, 0.5, **call)
     else:
         model.train()
         params = [p for p in model.parameters() if p.requires_grad]
 
         def step():
             with amp():
-                loss = (model(i0, i1, 0.5) - gt).abs().mean()
+                loss = (model(i0, i1, 0.5, **call) - gt).abs().mean()
             loss.backward()
             for p in params:
                 p.grad = None
     return step
 
 
+#: A re-measured configuration replaces its old row in results/speed.csv.
+SPEED_KEY = ["model", "mode", "res", "dtype", "exec", "batch", "tf32", "scale", "tile", "device"]
+
+
 def speed(args) -> None:
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32
-    configs = [(p, preset(p)) for p in args.presets]
+    flow = {"flow": args.flow} if args.flow != "off" else {}
+    configs = [(p + (f"+flow_{args.flow}" if flow else ""), preset(p, **flow)) for p in args.presets]
     for exp_id in args.variants or []:
         e = next(e for e in PHASE1_EXPERIMENTS if e.id == exp_id)
         configs.append((f"{args.presets[0]}:{e.id}", preset(args.presets[0], **e.overrides)))
@@ -88,15 +95,17 @@ def speed(args) -> None:
             model = build_model(cfg).to(device)
             if device.type == "cuda":
                 model = model.to(memory_format=torch.channels_last)
-            runner = torch.compile(model) if compiled == "compiled" else model
+            runner = torch.compile(model, dynamic=False) if compiled == "compiled" else model  # one graph per shape
             for mode, batch in [(m, b) for m in args.modes for b in (args.batch if m == "train" else [1])]:
                 for res_name in args.res:
                     for dt_name in args.dtypes:
                         row = {"model": label, "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
                                "mode": mode, "res": res_name, "dtype": dt_name, "exec": compiled,
-                               "batch": batch, "tf32": args.tf32}
+                               "batch": batch, "tf32": args.tf32, "scale": args.scale, "tile": args.tile}
+                        call = {"scale": args.scale, "tile": args.tile} if flow else {}
                         try:
-                            step = make_step(runner, mode, RESOLUTIONS[res_name], row["batch"], DTYPES[dt_name], device)
+                            step = make_step(runner, mode, RESOLUTIONS[res_name], row["batch"], DTYPES[dt_name],
+                                             device, **call)
                             row.update(time_fn(step, device, args.warmup, args.iters))
                             if mode == "train":
                                 row["samples_per_s"] = batch / row["median_ms"] * 1e3
@@ -110,7 +119,7 @@ def speed(args) -> None:
             if device.type == "cuda":
                 torch.cuda.empty_cache()
     if args.out:
-        append_rows(args.out, rows)
+        append_rows(args.out, rows, key=SPEED_KEY)
         print(f"wrote {len(rows)} rows to {args.out}")
 
 
@@ -118,8 +127,10 @@ def profile(args) -> None:
     from torch.profiler import ProfilerActivity, profile as tprofile
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model = build_model(preset(args.preset)).to(device)
-    step = make_step(model, "infer", RESOLUTIONS[args.res], 1, DTYPES[args.dtype], device)
+    flow = {"flow": args.flow} if args.flow != "off" else {}
+    model = build_model(preset(args.preset, **flow)).to(device)
+    call = {"scale": args.scale} if flow else {}
+    step = make_step(model, "infer", RESOLUTIONS[args.res], 1, DTYPES[args.dtype], device, **call)
     for _ in range(5):
         step()
     _sync(device)
@@ -130,6 +141,32 @@ def profile(args) -> None:
         _sync(device)
     key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
     print(prof.key_averages().table(sort_by=key, row_limit=args.top))
+
+
+def sdpa(args) -> None:
+    """SDPA backends on the window-attention shapes of a preset at a resolution (the LGS 1/8 and 1/16
+    stages; windows of ``window_size``^2 tokens of both frames)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    import torch.nn.functional as F
+
+    device = torch.device(args.device or "cuda")
+    cfg = preset(args.preset)
+    h, w = RESOLUTIONS[args.res]
+    backends = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,
+                "cudnn": SDPBackend.CUDNN_ATTENTION, "math": SDPBackend.MATH}
+    for stage, (dim, heads) in enumerate(zip(cfg.dims[3:], cfg.num_heads)):
+        sh, sw = -(-h // 2 ** (3 + stage)), -(-w // 2 ** (3 + stage))
+        n_win = 2 * -(-sh // cfg.window_size) * -(-sw // cfg.window_size)
+        q, k, v = (torch.randn(n_win, heads, cfg.window_size ** 2, dim // heads, device=device,
+                               dtype=DTYPES[args.dtype] or torch.float32) for _ in range(3))
+        for name, be in backends.items():
+            try:
+                with sdpa_kernel(be):
+                    r = time_fn(lambda: F.scaled_dot_product_attention(q, k, v), device, 10, 50)
+                print(f"stage 1/{2 ** (3 + stage)} windows={n_win} heads={heads} hd={dim // heads} {args.dtype} "
+                      f"{name:9s} {r['median_ms']:.3f} ms")
+            except RuntimeError as e:
+                print(f"stage 1/{2 ** (3 + stage)} {args.dtype} {name:9s} unavailable ({str(e).splitlines()[0][:60]})")
 
 
 def main(argv=None) -> None:
@@ -145,6 +182,10 @@ def main(argv=None) -> None:
     s.add_argument("--batch", type=int, nargs="+", default=[8], help="batch sizes of the training step")
     s.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=False,
                    help="allow TF32 matmuls/convolutions in fp32 (off: true fp32, as VFIMamba was timed)")
+    s.add_argument("--flow", default="off", choices=["off", "image", "feature", "flow_only"],
+                   help="time the Phase-2/3 flow model of each preset")
+    s.add_argument("--scale", type=float, default=1.0, help="flow models: working scale (0.25 for 4K)")
+    s.add_argument("--tile", type=int, default=0, help="flow models with scale < 1: full-resolution tile size")
     s.add_argument("--warmup", type=int, default=10)
     s.add_argument("--iters", type=int, default=50)
     s.add_argument("--device")
@@ -154,9 +195,16 @@ def main(argv=None) -> None:
     p.add_argument("--res", default="720p", choices=list(RESOLUTIONS))
     p.add_argument("--dtype", default="fp32", choices=list(DTYPES))
     p.add_argument("--top", type=int, default=25)
+    p.add_argument("--flow", default="off", choices=["off", "image", "feature", "flow_only"])
+    p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--device")
+    q = sub.add_parser("sdpa", help="compare SDPA backends on the window-attention shapes")
+    q.add_argument("--preset", default="small")
+    q.add_argument("--res", default="720p", choices=list(RESOLUTIONS))
+    q.add_argument("--dtype", default="bf16", choices=list(DTYPES))
+    q.add_argument("--device")
     args = ap.parse_args(argv)
-    {"speed": speed, "profile": profile}[args.cmd](args)
+    {"speed": speed, "profile": profile, "sdpa": sdpa}[args.cmd](args)
 
 
 if __name__ == "__main__":

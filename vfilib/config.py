@@ -22,6 +22,7 @@ SCAN_MODES = ("interleaved", "sequential", "per_frame")
 MHC_MODES = ("off", "mhc", "mhc_lite")
 SSM_IMPLS = ("auto", "torch", "official")
 MAMBA_VERSIONS = (1, 2)
+FLOW_MODES = ("off", "image", "feature", "flow_only")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class ModelConfig:
     attn_gate: bool = True              # Exp-1g
     use_mhc: str = "off"                # Exp-1h
     window_size: int = 8                # Exp-1i (7 | 8 | 14)
+
+    # --- Phase 2/3: flow guidance (seed 001, 4.2-4.3) ---
+    flow: str = "off"                   # off (Phase 1, Exp-2a) | image (2b) | feature (2c) | flow_only (2d)
+    flow_channels: int = 90             # IFBlock width (90 = RIFE HDv3, so its weights can initialise it)
+    hires_dims: int = 16                # full-resolution refinement head, used when scale < 1 (Phase 3)
 
     # --- Mamba2 (names as in mamba_ssm.Mamba2) ---
     d_state: int = 64
@@ -85,6 +91,8 @@ class ModelConfig:
             bad(f"ssm_impl {self.ssm_impl!r} not in {SSM_IMPLS}")
         if self.mamba_version not in MAMBA_VERSIONS:
             bad(f"mamba_version must be 1 or 2, got {self.mamba_version}")
+        if self.flow not in FLOW_MODES:
+            bad(f"flow {self.flow!r} not in {FLOW_MODES}")
         if self.window_size < 1:
             bad("window_size must be positive")
         for d, h in zip(self.dims[3:], self.num_heads):
@@ -97,8 +105,9 @@ class ModelConfig:
 
     @property
     def pad_multiple(self) -> int:
-        """Input sizes are padded to this multiple (the coarsest scale is 1/16)."""
-        return 16
+        """Input sizes are padded to this multiple (the backbone's coarsest scale is 1/16; the flow
+        estimator's is 1/32)."""
+        return 16 if self.flow == "off" else 32
 
     def replace(self, **changes: Any) -> "ModelConfig":
         return dataclasses.replace(self, **changes)
@@ -117,7 +126,7 @@ class ModelConfig:
 
 
 PRESETS: dict[str, ModelConfig] = {
-    "tiny": ModelConfig(name="tiny"),
+    "tiny": ModelConfig(name="tiny", flow_channels=24, hires_dims=8),
     "small": ModelConfig(
         name="small",
         dims=(16, 32, 64, 128, 256),
@@ -156,6 +165,7 @@ class Experiment:
     id: str
     title: str
     overrides: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)      # TrainConfig fields it changes
 
 
 #: Phase-1 ablation grid, seed 001 section 4.1.5. Exp-1c is the main configuration.
@@ -175,8 +185,31 @@ PHASE1_EXPERIMENTS: tuple[Experiment, ...] = (
 )
 
 
+#: Phase-2 grid, seed 001 section 4.2.3 (all resume the Phase-1 main model; Exp-2a is that model as is).
+#: Exp-2e distils from RIFE HDv3's flows (no FlowFormer++ weights exist offline).
+PHASE2_EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment("exp2a", "Phase-1 model, no flow (evaluated as is)", {"flow": "off"}, {"max_steps": 0}),
+    Experiment("exp2b", "Image-level warping + backbone + RefineNet", {"flow": "image"}),
+    Experiment("exp2c", "Feature-level warping (main)", {"flow": "feature"}),
+    Experiment("exp2d", "Flow only, no backbone features", {"flow": "flow_only"}),
+    Experiment("exp2e", "Feature warping + flow distillation from RIFE HDv3", {"flow": "feature"},
+               {"distill_weight": 0.01}),
+)
+
+#: Phase-3 grid, seed 001 section 4.3.3 (all resume the Phase-2 main model).
+PHASE3_EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment("exp3a", "Phase-2 model at 4K, no fine-tuning", {"flow": "feature"}, {"max_steps": 0}),
+    Experiment("exp3b", "X4K fine-tuning only", {"flow": "feature"}, {"data": "x4k"}),
+    Experiment("exp3c", "Mixed Vimeo + X4K (2:1)", {"flow": "feature"}, {"data": "mixed", "mixed_ratio": "2:1"}),
+    Experiment("exp3d", "Curriculum: crop 256->512, gap grows (main)", {"flow": "feature"},
+               {"data": "mixed", "curriculum": True}),
+)
+
+ALL_EXPERIMENTS = PHASE1_EXPERIMENTS + PHASE2_EXPERIMENTS + PHASE3_EXPERIMENTS
+
+
 def experiment(exp_id: str) -> Experiment:
-    for e in PHASE1_EXPERIMENTS:
+    for e in ALL_EXPERIMENTS:
         if e.id == exp_id:
             return e
-    raise ValueError(f"unknown experiment {exp_id!r}; known: {[e.id for e in PHASE1_EXPERIMENTS]}")
+    raise ValueError(f"unknown experiment {exp_id!r}; known: {[e.id for e in ALL_EXPERIMENTS]}")

@@ -77,6 +77,9 @@ def load_frames(paths, resize: tuple[int, int] | None = None) -> list[torch.Tens
     return [to_tensor(im) for im in imgs]
 
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
 def write_image(path: str | Path, img: torch.Tensor | np.ndarray) -> None:
     """Write an RGB image ((3, H, W) tensor or (H, W, 3) array in [0, 1]) as 8-bit PNG/JPEG."""
     if torch.is_tensor(img):

@@ -14,6 +14,7 @@ ENV = {
     "middlebury": "VFILIB_MIDDLEBURY",
     "x4k": "VFILIB_X4K",              # X4K1000FPS root (train/ and test/)
     "embedded": "VFILIB_DATA",        # the embedded frame cache (default: <repo>/data/cache)
+    "film": "VFILIB_FILM",            # the prepared Big Buck Bunny film (default: <repo>/data/film)
 }
 
 
@@ -30,6 +31,7 @@ class DataPaths:
     middlebury: Path | None = field(default_factory=lambda: _env("middlebury"))
     x4k: Path | None = field(default_factory=lambda: _env("x4k"))
     embedded: Path = field(default_factory=lambda: _env("embedded") or REPO_ROOT / "data" / "cache")
+    film: Path = field(default_factory=lambda: _env("film") or REPO_ROOT / "data" / "film")
 
 
 def require_dir(root: str | Path | None, what: str, layout: str) -> Path:

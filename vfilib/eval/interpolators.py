@@ -123,13 +123,15 @@ class Minterpolate(Interpolator):
 class ModelInterpolator(Interpolator):
     """A vfilib model (or any nn.Module with forward(I0, I1, t))."""
 
-    def __init__(self, model: torch.nn.Module, name: str = "vfilib", amp: torch.dtype | None = None):
-        self.model, self.name, self.amp = model.eval(), name, amp
+    def __init__(self, model: torch.nn.Module, name: str = "vfilib", amp: torch.dtype | None = None, tile: int = 0):
+        self.model, self.name, self.amp, self.tile = model.eval(), name, amp, tile
 
     @torch.no_grad()
     def __call__(self, i0, i1, t, scale=1.0):
         dev = next(self.model.parameters()).device
         kw = {"scale": scale} if "scale" in self.model.forward.__code__.co_varnames else {}
+        if self.tile and scale != 1:
+            kw["tile"] = self.tile
         with torch.autocast(dev.type, dtype=self.amp, enabled=self.amp is not None):
             return self.model(i0.to(dev), i1.to(dev), t.to(dev), **kw).float()
 

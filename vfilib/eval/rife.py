@@ -29,6 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data.io import rgb_to_bgr
+from ..models.flow import IFBlock, swap_flow
 from ..models.warp import backward_warp
 from ..results import REPO_ROOT, atomic_write
 from .interpolators import Interpolator
@@ -64,47 +65,12 @@ def fetch_weights(name: str, dest: Path = WEIGHTS_DIR) -> Path:
     return target
 
 
-def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.PReLU(cout))
-
-
-def _head(c: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.ConvTranspose2d(c, c // 2, 4, 2, 1), nn.PReLU(c // 2), nn.ConvTranspose2d(c // 2, cout, 4, 2, 1))
-
-
-def _resize(x: torch.Tensor, factor: float) -> torch.Tensor:
-    return x if factor == 1 else F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False,
-                                               recompute_scale_factor=False)
-
-
-class IFBlock(nn.Module):
-    """Module names follow the checkpoint's keys (conv0, convblock0..3, conv1 = flow, conv2 = mask)."""
-
-    def __init__(self, in_ch: int = 11, c: int = 90):
-        super().__init__()
-        self.conv0 = nn.Sequential(_conv(in_ch, c // 2, 2), _conv(c // 2, c, 2))
-        for i in range(4):
-            setattr(self, f"convblock{i}", nn.Sequential(_conv(c, c), _conv(c, c)))
-        self.conv1 = _head(c, 4)
-        self.conv2 = _head(c, 1)
-
-    def forward(self, x: torch.Tensor, flow: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
-        feat = self.conv0(torch.cat([_resize(x, 1 / scale), _resize(flow, 1 / scale) / scale], 1))
-        for i in range(4):
-            feat = getattr(self, f"convblock{i}")(feat) + feat
-        return _resize(self.conv1(feat), scale) * scale, _resize(self.conv2(feat), scale)
-
-
-def _swap(flow: torch.Tensor) -> torch.Tensor:
-    return torch.cat([flow[:, 2:4], flow[:, :2]], 1)
-
-
 class IFNetHDv3(nn.Module):
     """(B, 3, H, W) BGR pair, H and W multiples of 32 -> middle frame (and the final flow and mask)."""
 
     def __init__(self):
         super().__init__()
-        self.block0, self.block1, self.block2 = IFBlock(), IFBlock(), IFBlock()
+        self.block0, self.block1, self.block2 = IFBlock(11, 90), IFBlock(11, 90), IFBlock(11, 90)
 
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, scale: float = 1.0):
         b, _, h, w = img0.shape
@@ -113,8 +79,8 @@ class IFNetHDv3(nn.Module):
         w0, w1 = img0, img1
         for block, s in zip((self.block0, self.block1, self.block2), (4 / scale, 2 / scale, 1 / scale)):
             f_a, m_a = block(torch.cat([w0, w1, mask], 1), flow, s)
-            f_b, m_b = block(torch.cat([w1, w0, -mask], 1), _swap(flow), s)
-            flow = flow + (f_a + _swap(f_b)) / 2
+            f_b, m_b = block(torch.cat([w1, w0, -mask], 1), swap_flow(flow), s)
+            flow = flow + (f_a + swap_flow(f_b)) / 2
             mask = mask + (m_a - m_b) / 2
             w0, w1 = backward_warp(img0, flow[:, :2]), backward_warp(img1, flow[:, 2:4])
         m = torch.sigmoid(mask)

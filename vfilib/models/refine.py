@@ -46,14 +46,21 @@ class RefineNet(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, feats, img_a, img_b, t, base_logit=None, extra=None):
+        res, mask_logit = self.decode(feats, img_a, img_b, t, extra)
+        return blend(img_a, img_b, res, (time_logit(t) if base_logit is None else base_logit) + mask_logit)
+
+    def decode(self, feats, img_a, img_b, t, extra=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> residual (B, 3, H, W) and mask logit (B, 1, H, W), before blending."""
         x = self.bottom(torch.cat([feats[-1], t.expand(-1, 1, *feats[-1].shape[2:])], dim=1))
         skips = list(feats[:-1])
         skips[0] = torch.cat([skips[0], img_a, img_b] + ([extra] if extra is not None else []), dim=1)
         for up, skip in zip(self.ups, reversed(skips)):
             x = up(x, skip, t)
         out = self.head(x)
-        res, mask_logit = out[:, :3], out[:, 3:4]
-        if base_logit is None:
-            base_logit = time_logit(t)
-        m = torch.sigmoid(base_logit + mask_logit)
-        return (m * img_a + (1 - m) * img_b + res).clamp(0, 1)
+        return out[:, :3], out[:, 3:4]
+
+
+def blend(img_a: torch.Tensor, img_b: torch.Tensor, res: torch.Tensor, logit: torch.Tensor) -> torch.Tensor:
+    """sigmoid(logit) * A + (1 - sigmoid(logit)) * B + res, clamped to [0, 1]."""
+    m = torch.sigmoid(logit)
+    return (m * img_a + (1 - m) * img_b + res).clamp(0, 1)

@@ -1,7 +1,22 @@
-"""The Phase-1 VFI model: ``VFIModel(cfg)(I0, I1, t=0.5) -> I_t``.
+"""The VFI model: ``VFIModel(cfg)(I0, I1, t=0.5, scale=1.0) -> I_t``.
+
+Phase 1 (``cfg.flow == "off"``):
 
     I0, I1 --batch concat--> CNN stem --> LGS stages --> per-frame features summed
            --> RefineNet (residual + blend mask, conditioned on t) --> I_t
+
+Phase 2 (``cfg.flow``: image | feature | flow_only) adds the flow estimator (:mod:`.flow`):
+
+    I0, I1, t --> FlowEstimator --> F_t->0, F_t->1, flow mask
+    warped I0, I1 --> RefineNet with  image:     the backbone features of the unwarped frames
+                                      feature:   each frame's features warped to t at every scale (main)
+                                      flow_only: a conv pyramid of the warped frames, no backbone
+    I_t = m * warp(I0) + (1 - m) * warp(I1) + r,   m = sigmoid(flow_mask + refine_mask)
+
+Phase 3: with ``scale < 1`` (0.5 for 2K, 0.25 for 4K) all of that runs on downscaled frames; the
+flows, mask and residual are upsampled, the full-resolution frames are warped and blended, and a
+small full-resolution head (:class:`HiResRefine`, zero-initialised) adds detail. That head is local
+(3 convolutions), so ``tile > 0`` runs it in overlapping tiles with the same result in bounded memory.
 
 Any input size: frames are padded (replicate) to a multiple of ``cfg.pad_multiple`` and the output
 is cropped back. Inputs are RGB float tensors in [0, 1] of shape (B, 3, H, W).
@@ -13,8 +28,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..config import ModelConfig
-from .backbone import Backbone, sum_frames
-from .refine import RefineNet
+from .backbone import Backbone, conv, sum_frames
+from .flow import FlowEstimator, resize_flow
+from .refine import RefineNet, blend
+from .warp import backward_warp
 
 
 def check_pair(img0: torch.Tensor, img1: torch.Tensor) -> None:
@@ -54,26 +71,126 @@ def pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int
     return x, (h, w)
 
 
+class ConvPyramid(nn.Module):
+    """Exp-2d's features without the backbone: (B, C_in, H, W) -> maps with ``dims`` at 1/1 ... 1/16."""
+
+    def __init__(self, cin: int, dims: tuple[int, ...]):
+        super().__init__()
+        self.levels = nn.ModuleList(
+            nn.Sequential(conv(cin if i == 0 else dims[i - 1], d, 1 if i == 0 else 2), conv(d, d))
+            for i, d in enumerate(dims))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = []
+        for level in self.levels:
+            x = level(x)
+            out.append(x)
+        return out
+
+
+class HiResRefine(nn.Module):
+    """Full-resolution stage of ``scale < 1``: warp the full frames with the upsampled flow, blend with
+    the upsampled mask and residual, add a local correction (receptive field 3 px; zero-initialised so
+    a Phase-2 checkpoint starts out unchanged). Inputs are full-resolution (B, ., H, W) tensors."""
+
+    halo = 3
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.body = nn.Sequential(conv(9, dim), conv(dim, dim), nn.Conv2d(dim, 3, 3, padding=1))
+        nn.init.zeros_(self.body[-1].weight)
+        nn.init.zeros_(self.body[-1].bias)
+
+    def forward(self, img0, img1, flow, logit, res, offset=(0, 0)) -> torch.Tensor:
+        w0 = backward_warp(img0, flow[:, :2], offset=offset)
+        w1 = backward_warp(img1, flow[:, 2:4], offset=offset)
+        base = blend(w0, w1, res, logit)
+        return (base + self.body(torch.cat([w0, w1, base], 1))).clamp(0, 1)
+
+    def tiled(self, img0, img1, flow, logit, res, tile: int, overlap: int = 16) -> torch.Tensor:
+        """The same output computed in ``tile`` x ``tile`` pieces, each with ``overlap`` px of context
+        (>= the head's receptive field, so tiles agree with the untiled result up to rounding)."""
+        if overlap < self.halo:
+            raise ValueError(f"overlap {overlap} is smaller than the receptive field ({self.halo} px)")
+        h, w = flow.shape[-2:]
+        out = img0.new_empty(img0.shape[0], 3, h, w)
+        for y in range(0, h, tile):
+            for x in range(0, w, tile):
+                y0, x0 = max(0, y - overlap), max(0, x - overlap)
+                y1, x1 = min(h, y + tile + overlap), min(w, x + tile + overlap)
+                sl = (..., slice(y0, y1), slice(x0, x1))
+                piece = self(img0, img1, flow[sl], logit[sl], res[sl], offset=(y0, x0))
+                out[..., y:y + tile, x:x + tile] = piece[..., y - y0:y - y0 + tile, x - x0:x - x0 + tile]
+        return out
+
+
 class VFIModel(nn.Module):
-    """Phase-1 model. forward(I0, I1, t=0.5): (B, 3, H, W) x2 -> (B, 3, H, W) in [0, 1]."""
+    """forward(I0, I1, t=0.5, scale=1.0, tile=0): (B, 3, H, W) x2 -> (B, 3, H, W) in [0, 1].
+
+    ``t``: float or (B,) in [0, 1]. ``scale`` (flow models): working resolution of flow, backbone and
+    RefineNet relative to the input. ``tile`` > 0: the full-resolution stage in tiles of that size.
+    ``return_aux``: also return {"flow": (B, 4, h, w), "mask_logit": (B, 1, h, w)} at the working size."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.backbone = Backbone(cfg)
+        self.backbone = Backbone(cfg) if cfg.flow != "flow_only" else None
+        self.context = ConvPyramid(11, cfg.dims) if cfg.flow == "flow_only" else None
+        self.flow = FlowEstimator(cfg.flow_channels) if cfg.flow != "off" else None
         self.refine = RefineNet(cfg.dims, cfg.refine_dims)
+        self.hires = HiResRefine(cfg.hires_dims) if cfg.flow != "off" else None
 
-    def forward(self, img0: torch.Tensor, img1: torch.Tensor, t=0.5) -> torch.Tensor:
+    def forward(self, img0: torch.Tensor, img1: torch.Tensor, t=0.5, scale: float = 1.0, tile: int = 0,
+                return_aux: bool = False):
         check_pair(img0, img1)
         b = img0.shape[0]
         tt = as_time(t, b, img0)
-        x, (h, w) = pad_to(torch.cat([img0, img1], dim=0), self.cfg.pad_multiple)
-        feats = sum_frames(self.backbone(x))
-        out = self.refine(feats, x[:b], x[b:], tt)
-        return out[..., :h, :w]
+        if self.flow is None:
+            if scale != 1:
+                raise ValueError("scale != 1 needs a flow model (cfg.flow != 'off'); Phase-1 models run at full size")
+            x, (h, w) = pad_to(torch.cat([img0, img1], dim=0), self.cfg.pad_multiple)
+            out = self.refine(sum_frames(self.backbone(x)), x[:b], x[b:], tt)[..., :h, :w]
+            return (out, {}) if return_aux else out
+        if not 0 < scale <= 1:
+            raise ValueError(f"scale must lie in (0, 1], got {scale}")
+        small = torch.cat([img0, img1], dim=0)
+        if scale != 1:
+            small = F.interpolate(small, scale_factor=scale, mode="bilinear", align_corners=False, antialias=True)
+        x, (h, w) = pad_to(small, self.cfg.pad_multiple)
+        a, c = x[:b], x[b:]
+        flow, flow_logit = self.flow(a, c, tt)
+        w0, w1 = backward_warp(a, flow[:, :2]), backward_warp(c, flow[:, 2:4])
+        feats = self._features(x, flow, w0, w1, tt)
+        res, refine_logit = self.refine.decode(feats, w0, w1, tt)
+        logit = flow_logit + refine_logit
+        aux = {"flow": flow[..., :h, :w], "mask_logit": logit[..., :h, :w]}
+        if scale == 1:
+            out = blend(w0, w1, res, logit)[..., :h, :w]
+        else:
+            full = img0.shape[-2:]
+            up = lambda z: F.interpolate(z[..., :h, :w], size=full, mode="bilinear", align_corners=False)  # noqa: E731
+            flow_full = resize_flow(flow[..., :h, :w], full)
+            args = (img0, img1, flow_full, up(logit), up(res))
+            out = self.hires.tiled(*args, tile) if tile else self.hires(*args)
+        return (out, aux) if return_aux else out
+
+    def _features(self, x, flow, w0, w1, tt) -> list[torch.Tensor]:
+        if self.cfg.flow == "flow_only":
+            return self.context(torch.cat([w0, w1, flow / 16, tt.expand(-1, 1, *w0.shape[2:])], 1))
+        feats = self.backbone(x)
+        if self.cfg.flow == "image":
+            return sum_frames(feats)
+        out = []
+        for f in feats:                            # feature-level warping: each frame's features to time t
+            n = f.shape[0] // 2
+            fl = resize_flow(flow, f.shape[-2:])
+            out.append(backward_warp(f[:n], fl[:, :2]) + backward_warp(f[n:], fl[:, 2:4]))
+        return out
 
     def features(self, img0: torch.Tensor, img1: torch.Tensor) -> list[torch.Tensor]:
         """Per-frame backbone features (2B, C_i, H/2^i, W/2^i), i = 0..4, of the padded pair."""
         check_pair(img0, img1)
+        if self.backbone is None:
+            raise ValueError("a flow_only model has no backbone features")
         x, _ = pad_to(torch.cat([img0, img1], dim=0), self.cfg.pad_multiple)
         return self.backbone(x)

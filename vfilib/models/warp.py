@@ -20,10 +20,18 @@ def _base_grid(h: int, w: int, device, dtype) -> torch.Tensor:
     return _GRIDS[key]
 
 
-def backward_warp(img: torch.Tensor, flow: torch.Tensor, padding_mode: str = "border") -> torch.Tensor:
-    """img (B, C, H, W), flow (B, 2, H, W) in pixels -> (B, C, H, W) = img(x + flow(x)), bilinear."""
-    b, _, h, w = img.shape
-    pos = _base_grid(h, w, img.device, flow.dtype) + flow
+def backward_warp(img: torch.Tensor, flow: torch.Tensor, padding_mode: str = "border",
+                  offset: tuple[int, int] = (0, 0)) -> torch.Tensor:
+    """img (B, C, H, W), flow (B, 2, h, w) in pixels -> (B, C, h, w) = img(x + flow(x)), bilinear.
+
+    Normally h, w = H, W. With ``offset = (y0, x0)`` the flow is a tile of a larger field whose
+    top-left pixel is (y0, x0) of ``img`` (tiled high-resolution inference): the result is exactly
+    that tile of the full warp."""
+    _, _, h, w = img.shape
+    th, tw = flow.shape[-2:]
+    pos = _base_grid(th, tw, img.device, flow.dtype) + flow
+    if offset != (0, 0):
+        pos = pos + torch.tensor([offset[1], offset[0]], dtype=flow.dtype, device=flow.device).view(1, 2, 1, 1)
     gx = 2 * pos[:, 0] / max(w - 1, 1) - 1
     gy = 2 * pos[:, 1] / max(h - 1, 1) - 1
     grid = torch.stack([gx, gy], dim=-1).to(img.dtype)

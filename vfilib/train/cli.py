@@ -54,7 +54,8 @@ def parse(argv=None) -> TrainConfig:
     ap = argparse.ArgumentParser(prog="python -m vfilib.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="tiny", help="model preset: tiny | small | base")
-    ap.add_argument("--experiment", help="a Phase-1 grid row (exp1a ... exp1i) applied to the preset")
+    ap.add_argument("--experiment", help="a grid row (exp1a ... exp1i, exp2a ... exp2e, exp3a ... exp3d) "
+                                         "applied to the preset and the training config")
     ap.add_argument("--print_config", action="store_true", help="print the resolved config and exit")
     train_names = _add_fields(ap, TrainConfig, "training")
     model_names = _add_fields(ap, ModelConfig, "model (ablation switches)")
@@ -65,6 +66,8 @@ def parse(argv=None) -> TrainConfig:
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     model = preset(args.preset, **overrides)
     train_kw = {n: getattr(args, n) for n in train_names if getattr(args, n) is not None}
+    if args.experiment:
+        train_kw = {**experiment(args.experiment).train, **train_kw}
     cfg = TrainConfig(model=model, **train_kw)
     if args.print_config:
         print(json.dumps(cfg.to_dict(), indent=1))

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler, Sampler
 from tqdm.auto import tqdm
@@ -64,8 +65,11 @@ class TrainConfig:
     grad_clip: float = 1.0
     ema_decay: float = 0.0            # 0: no EMA
     perceptual_weight: float = 0.01
+    scale: float = 1.0                # flow models: working scale in training (< 1 trains the full-res head)
+    distill_weight: float = 0.0       # > 0: L1 of the flow to RIFE HDv3's (Exp-2e; needs a flow model)
+    flow_init: str = "rife_hdv3"      # initialise a new flow estimator from these weights ("" = random)
     # data
-    data: str = "embedded"            # embedded | vimeo | x4k | mixed
+    data: str = "embedded"            # embedded | film | vimeo | x4k | mixed
     data_path: str | None = None      # Vimeo90K septuplet root
     x4k_path: str | None = None
     embedded_path: str | None = None  # default data/cache
@@ -76,6 +80,8 @@ class TrainConfig:
     val_samples: int = 16
     val_crop: int = 0                 # > 0: centre-crop validation frames (fast CPU checks)
     num_workers: int = 2
+    epoch_repeat: int = 1             # > 1: one epoch passes over the training set this many times (small sets:
+                                      # fewer DataLoader restarts)
     # bookkeeping
     out_dir: str = "runs"
     resume: str | None = None
@@ -90,6 +96,14 @@ class TrainConfig:
     device: str | None = None
     results_csv: str | None = None    # append a summary row here when training ends
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.phase not in (1, 2, 3):
+            raise ValueError(f"phase must be 1, 2 or 3, got {self.phase}")
+        if self.phase >= 2 and self.model.flow == "off":
+            self.model = self.model.replace(flow="feature")      # --phase 2 trains the main flow model
+        if self.distill_weight > 0 and self.model.flow == "off":
+            raise ValueError("distill_weight > 0 needs a flow model (model.flow != 'off')")
 
     @property
     def run_dir(self) -> Path:
@@ -109,6 +123,42 @@ class TrainConfig:
 
 class TrainingDiverged(RuntimeError):
     pass
+
+
+# ----------------------------------------------------------------------------- flow helpers (Phase 2)
+def init_flow(model, source: str) -> list[str]:
+    """Initialise ``model.flow`` from pretrained RIFE HDv3 weights where shapes match."""
+    from ..eval.rife import fetch_weights
+    from ..models.flow import init_from_rife_hdv3
+
+    if source != "rife_hdv3":
+        raise ValueError(f"flow_init {source!r}: only 'rife_hdv3' (or '') is available offline")
+    state = torch.load(fetch_weights("rife_hdv3"), map_location="cpu", weights_only=True)
+    return init_from_rife_hdv3(model.flow, state)
+
+
+def load_teacher(device):
+    """RIFE HDv3's IFNet, frozen: the flow teacher of Exp-2e (FlowFormer++ has no offline weights)."""
+    from ..eval.rife import fetch_weights, load_ifnet_hdv3
+
+    return load_ifnet_hdv3(fetch_weights("rife_hdv3"), device).requires_grad_(False)
+
+
+@torch.no_grad()
+def teacher_flow(teacher, i0: torch.Tensor, i1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """RIFE's flows at t = 0.5 scaled linearly to t: F_t->0 = 2t F_.5->0, F_t->1 = 2(1-t) F_.5->1.
+    (B, 3, H, W) RGB pair -> (B, 4, H, W)."""
+    h, w = i0.shape[-2:]
+    pad = (0, (-w) % 32, 0, (-h) % 32)
+    a, b = (F.pad(x.flip(1), pad, mode="replicate") for x in (i0.float(), i1.float()))   # RGB -> BGR
+    flow = teacher(a, b)[1][..., :h, :w]
+    tt = t.float().view(-1, 1, 1, 1)
+    return torch.cat([flow[:, :2] * 2 * tt, flow[:, 2:4] * 2 * (1 - tt)], 1)
+
+
+def distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean end-point error between the student's and the teacher's flows (pixels)."""
+    return (student - teacher).pow(2).sum(1).add(1e-6).sqrt().mean()
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -154,8 +204,11 @@ class TrainSet(ConcatDataset):
 def build_datasets(cfg: TrainConfig) -> tuple[TrainSet, Dataset]:
     """Training and validation data for ``cfg.data``; the embedded clips by default."""
     aug = Augment(crop=cfg.crop, seed=cfg.seed)
-    if cfg.data == "embedded":
-        cache = cfg.embedded_path or DataPaths().embedded
+    if cfg.data in ("embedded", "film"):
+        cache = cfg.embedded_path or (DataPaths().embedded if cfg.data == "embedded" else DataPaths().film)
+        if cfg.data == "film" and not (Path(cache) / "manifest.json").is_file():
+            raise FileNotFoundError(f"data=film: {cache}/manifest.json is missing; run "
+                                    "`python -m vfilib.data.prepare --film` first")
         return (TrainSet([ClipWindows(cache, "train", window=7, stride=2, transform=aug, seed=cfg.seed)], aug),
                 ClipWindows(cache, "val", window=3, stride=2, fixed=True))
     vimeo = lambda: VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "train", transform=aug, seed=cfg.seed)  # noqa: E731
@@ -169,7 +222,7 @@ def build_datasets(cfg: TrainConfig) -> tuple[TrainSet, Dataset]:
     if cfg.data == "mixed":
         x = x4k()
         return TrainSet([vimeo(), x], aug, x), val()
-    raise ValueError(f"unknown data {cfg.data!r}: embedded | vimeo | x4k | mixed")
+    raise ValueError(f"unknown data {cfg.data!r}: embedded | film | vimeo | x4k | mixed")
 
 
 def make_sampler(cfg: TrainConfig, train_set: Dataset, dist_info) -> Sampler:
@@ -178,8 +231,27 @@ def make_sampler(cfg: TrainConfig, train_set: Dataset, dist_info) -> Sampler:
         a, b = (len(p) for p in train_set.parts)
         return MixedSampler(a, b, cfg.mixed_ratio, seed=cfg.seed, num_replicas=dist_info.world_size,
                             rank=dist_info.rank)
-    return DistributedSampler(train_set, dist_info.world_size, dist_info.rank, shuffle=True, seed=cfg.seed,
+    base = DistributedSampler(train_set, dist_info.world_size, dist_info.rank, shuffle=True, seed=cfg.seed,
                               drop_last=True)
+    return RepeatSampler(base, cfg.epoch_repeat) if cfg.epoch_repeat > 1 else base
+
+
+class RepeatSampler(Sampler[int]):
+    """``k`` consecutive epochs of a per-epoch sampler as one (each with its own shuffle)."""
+
+    def __init__(self, base: Sampler, k: int):
+        self.base, self.k, self.epoch = base, k, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        for r in range(self.k):
+            self.base.set_epoch(self.epoch * self.k + r)
+            yield from iter(self.base)
+
+    def __len__(self) -> int:
+        return self.k * len(self.base)
 
 
 class SkipSampler(Sampler[int]):
@@ -243,6 +315,12 @@ def train(cfg: TrainConfig, train_set: Dataset | None = None, val_set: Dataset |
     if cfg.resume:
         resume_ck = ckpt.load(_resolve_resume(cfg), map_location=device)
         model.load_state_dict(resume_ck["model"], strict=cfg.phase == resume_ck["train_config"]["phase"])
+    if model.flow is not None and cfg.flow_init and cfg.model.flow_channels == 90 and not (resume_ck and "flow.block0.conv0.0.0.weight"
+                                                          in resume_ck["model"]):
+        copied = init_flow(model, cfg.flow_init)
+        if dist_info.is_main:
+            print(f"[train] flow estimator: {len(copied)} tensors initialised from {cfg.flow_init}")
+    teacher = load_teacher(device) if cfg.distill_weight > 0 else None
     ema = copy.deepcopy(model).requires_grad_(False) if cfg.ema_decay > 0 else None
     if ema is not None and resume_ck is not None and resume_ck.get("ema"):
         ema.load_state_dict(resume_ck["ema"])
@@ -275,7 +353,7 @@ def train(cfg: TrainConfig, train_set: Dataset | None = None, val_set: Dataset |
         if log_file.tell() == 0:
             log.writerow(["step", "epoch", "loss", "lap", "vgg", "lr", "samples_per_s", "val_psnr", "val_ssim"])
 
-    net = DDP(model) if dist_info.enabled else model
+    net = DDP(model, find_unused_parameters=model.flow is not None) if dist_info.enabled else model
     frozen = False
     bad_in_row, skipped = 0, 0
     last_ckpt = run_dir / "last.pt" if (run_dir / "last.pt").exists() else None
@@ -301,7 +379,7 @@ def train(cfg: TrainConfig, train_set: Dataset | None = None, val_set: Dataset |
         if want_frozen != frozen:
             model.backbone.requires_grad_(not want_frozen)
             frozen = want_frozen
-            net = DDP(model) if dist_info.enabled else model
+            net = DDP(model, find_unused_parameters=model.flow is not None) if dist_info.enabled else model
         for obj in (train_set, base_sampler):
             if hasattr(obj, "set_epoch"):
                 obj.set_epoch(epoch)
@@ -320,8 +398,11 @@ def train(cfg: TrainConfig, train_set: Dataset | None = None, val_set: Dataset |
             i0, i1, gt = (batch[k].to(device, non_blocking=True) for k in ("I0", "I1", "gt"))
             t = batch["t"].to(device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                pred = net(i0, i1, t)
+                pred, aux = net(i0, i1, t, **({"scale": cfg.scale} if cfg.scale != 1 else {}), return_aux=True)
             loss, parts = loss_fn(pred.float(), gt)
+            if teacher is not None:
+                parts["distill"] = distill_loss(aux["flow"].float(), teacher_flow(teacher, i0, i1, t))
+                loss = loss + cfg.distill_weight * parts["distill"]
             ok = D.all_true(bool(torch.isfinite(loss)), device)
             if ok:
                 opt.zero_grad(set_to_none=True)
@@ -354,6 +435,8 @@ def train(cfg: TrainConfig, train_set: Dataset | None = None, val_set: Dataset |
                 writer.add_scalar("train/loss", loss.item(), step)
                 writer.add_scalar("train/lr", lr, step)
                 writer.add_scalar("train/samples_per_s", rate, step)
+                for k, v in parts.items():
+                    writer.add_scalar(f"train/{k}", v.item(), step)
                 log.writerow([step, epoch, f"{loss.item():.6f}", f"{parts['lap'].item():.6f}",
                               f"{parts['vgg'].item():.6f}" if "vgg" in parts else "", f"{lr:.3e}", f"{rate:.2f}", "", ""])
                 log_file.flush()
@@ -401,7 +484,8 @@ def result_row(cfg: TrainConfig, summary: dict, device) -> dict:
 
 
 def _data_label(cfg: TrainConfig) -> str:
-    return {"embedded": "embedded clips (val split; not Vimeo90K)", "vimeo": "Vimeo90K septuplet",
+    return {"embedded": "embedded clips (val split; not Vimeo90K)",
+            "film": "embedded Big Buck Bunny film (val split; not Vimeo90K)", "vimeo": "Vimeo90K septuplet",
             "x4k": "X4K1000FPS X-TRAIN", "mixed": f"Vimeo90K + X4K ({cfg.mixed_ratio})"}.get(cfg.data, cfg.data)
 
 

@@ -1,0 +1,72 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · The Phase-1 ablation grid (Exp-1a ... Exp-1i)
+# Runs notebook 02 once per experiment through papermill (executed copies in `runs/notebooks/`),
+# skipping experiments already in `results/phase1.csv` with the same run size, then tabulates and
+# plots them. The `data` column says where every number comes from.
+
+# %% tags=["parameters"]
+results_dir = "results"
+profile = "cpu"
+experiments = ["exp1a", "exp1b", "exp1c", "exp1d", "exp1e", "exp1e_seq", "exp1f", "exp1g", "exp1h",
+               "exp1h_lite", "exp1i_w7", "exp1i_w14"]
+preset = "tiny"
+data = "embedded"             # embedded | film | vimeo | x4k | mixed
+steps = 60
+epochs = 1
+crop = 48
+batch_size = 4
+amp = "off"
+perceptual_weight = 0.01
+val_samples = 8
+val_crop = 0
+force = False
+runs_dir = "runs"
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import display
+
+from vfilib.config import PHASE1_EXPERIMENTS
+from vfilib.workbook import latex_table, phase1_grid, save_figure
+
+params = dict(preset=preset, data=data, steps=steps, epochs=epochs, crop=crop, batch_size=batch_size, amp=amp,
+              perceptual_weight=perceptual_weight, val_samples=val_samples, val_crop=val_crop, profile=profile,
+              runs_dir=runs_dir)
+table = phase1_grid(experiments, params, results_dir, force)
+
+# %%
+titles = {e.id: e.title for e in PHASE1_EXPERIMENTS}
+table = table.assign(experiment=table["exp_name"].str.split("_" + preset).str[0])
+table["what"] = table["experiment"].map(titles)
+cols = ["experiment", "what", "params_M", "val_psnr", "val_ssim", "steps", "data", "device", "commit"]
+display(table[cols])
+print("Rows from the embedded clips are for development and relative comparison only; rows whose data "
+      "column says Vimeo90K come from the real benchmark.")
+latex_table(table[["experiment", "what", "params_M", "val_psnr", "val_ssim"]].rename(columns={
+    "params_M": "params (M)", "val_psnr": "PSNR (dB)", "val_ssim": "SSIM"}), "phase1_ablations",
+    f"Phase-1 ablations ({preset} preset, {steps} steps, data: {table['data'].iloc[0]}).", results_dir)
+
+# %%
+fig, ax = plt.subplots(figsize=(9, 4))
+order = table.sort_values("val_psnr")
+bars = ax.barh(order["experiment"] + ": " + order["what"], order["val_psnr"],
+               color=["tab:red" if e == "exp1c" else "tab:blue" for e in order["experiment"]])
+ax.set_xlabel("validation PSNR (dB)")
+lo, hi = order["val_psnr"].min(), order["val_psnr"].max()
+ax.set_xlim(lo - 0.5, hi + 0.3)
+ax.bar_label(bars, fmt="%.2f", padding=3, fontsize=8)
+note = ("  SMOKE RUN: too short to rank the variants" if steps and steps < 5000 else "")
+ax.set_title(f"Phase-1 ablations: {preset} preset, {steps or str(epochs) + ' epochs'} steps, "
+             f"{order['data'].iloc[0]}\n(red: the main hybrid model){note}", fontsize=10)
+fig.tight_layout()
+save_figure(fig, "03_phase1_ablations", results_dir)

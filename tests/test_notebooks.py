@@ -1,0 +1,85 @@
+"""Every notebook of the workbook runs through papermill with tiny parameters into a temporary
+results folder (CI runs the whole workbook this way)."""
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("papermill")
+pytest.importorskip("jupytext")
+
+from vfilib.workbook import NotebookFailed, execute, PROFILES  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    root = tmp_path_factory.mktemp("workbook")
+    return {"results": root / "results", "runs": root / "runs", "nb": root / "nb"}
+
+
+def run_nb(work, name, **params):
+    return execute(name, {"results_dir": str(work["results"]), "profile": "test", **params}, out_dir=work["nb"])
+
+
+def test_profiles_name_only_real_parameters():
+    import jupytext
+    from vfilib.workbook import NOTEBOOKS
+    for profile, per_nb in PROFILES.items():
+        for name, params in per_nb.items():
+            src = (NOTEBOOKS / f"{name}.py").read_text()
+            cell = src.split('tags=["parameters"]')[1].split("# %%")[0]
+            declared = {line.split("=")[0].strip() for line in cell.splitlines() if "=" in line}
+            assert set(params) <= declared, (profile, name, set(params) - declared)
+    assert jupytext  # the pairing tool is installed
+
+
+def test_01_stem_and_scan(work):
+    run_nb(work, "01_stem_and_scan", erf_size=64, widgets=False)
+    for fig in ("01_backbone_features", "01_scan_interleaved_dir1", "01_effective_receptive_field"):
+        assert (work["results"] / "figures" / f"{fig}.png").stat().st_size > 10_000
+        assert (work["results"] / "figures" / f"{fig}.pdf").exists()
+
+
+def test_02_train_writes_run_and_row(work):
+    run_nb(work, "02_phase1_train", experiment="exp1c", preset="tiny", steps=4, crop=32, batch_size=2,
+           val_samples=2, val_crop=64, perceptual_weight=0.0, runs_dir=str(work["runs"]))
+    table = pd.read_csv(work["results"] / "phase1.csv")
+    assert list(table["exp_name"]) == ["exp1c_tiny"] and table["steps"].iloc[0] == 4
+    assert "not Vimeo90K" in table["data"].iloc[0]
+    assert (work["runs"] / "exp1c_tiny" / "last.pt").exists()
+    assert (work["results"] / "figures" / "02_exp1c_tiny_samples.png").exists()
+
+
+def test_03_grid_skips_finished_runs(work, capsys):
+    out = run_nb(work, "03_phase1_ablations", experiments=["exp1a", "exp1c"], preset="tiny", steps=4, crop=32,
+                 batch_size=2, val_samples=2, val_crop=64, perceptual_weight=0.0, runs_dir=str(work["runs"]))
+    table = pd.read_csv(work["results"] / "phase1.csv")
+    assert sorted(table["exp_name"]) == ["exp1a_tiny", "exp1c_tiny"]       # exp1c from test 02: not re-run
+    assert "exp1c_tiny: finished earlier, skipped" in Path(out).read_text()
+    tex = (work["results"] / "tables" / "phase1_ablations.tex").read_text()
+    assert "\\begin{tabular}" in tex and "exp1a" in tex
+    assert (work["runs"] / "notebooks" / "02_phase1_train_exp1a.ipynb").exists()
+
+
+def test_07_benchmarks(work):
+    ckpt = work["runs"] / "exp1c_tiny" / "last.pt"
+    run_nb(work, "07_benchmarks", bench="embedded", peers=["blend"], checkpoints=[str(ckpt)], max_samples=1)
+    table = pd.read_csv(work["results"] / "benchmarks.csv")
+    assert set(table["method"]) == {"blend", "vfilib exp1c_tiny"}
+    assert set(table["split"]) == {"easy", "medium", "hard", "extreme"}
+    assert (work["results"] / "tables" / "bench_embedded.tex").exists()
+    assert (work["results"] / "figures" / "07_embedded_crops.png").exists()
+
+
+def test_08_speed_memory(work):
+    run_nb(work, "08_speed_memory", presets=["tiny"], resolutions=["256"], iters=1)
+    speed = pd.read_csv(work["results"] / "speed.csv")
+    assert list(speed["model"]) == ["tiny"] and speed["median_ms"].iloc[0] > 0
+    assert (work["results"] / "tables" / "model_sizes.tex").exists()
+
+
+def test_failure_names_notebook_and_cell(work):
+    with pytest.raises(NotebookFailed, match=r"02_phase1_train failed in cell \d+ \(.*unknown"):
+        run_nb(work, "02_phase1_train", experiment="exp_does_not_exist", steps=1)
