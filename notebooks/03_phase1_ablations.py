@@ -33,11 +33,10 @@ force = False
 runs_dir = "runs"
 
 # %%
-import matplotlib.pyplot as plt
 from IPython.display import display
 
 from vfilib.config import PHASE1_EXPERIMENTS
-from vfilib.workbook import latex_table, phase1_grid, save_figure
+from vfilib.workbook import grid_figure, latex_table, phase1_grid, save_figure
 
 params = dict(preset=preset, data=data, steps=steps, epochs=epochs, crop=crop, batch_size=batch_size, amp=amp,
               perceptual_weight=perceptual_weight, val_samples=val_samples, val_crop=val_crop, profile=profile,
@@ -57,16 +56,5 @@ latex_table(table[["experiment", "what", "params_M", "val_psnr", "val_ssim"]].re
     f"Phase-1 ablations ({preset} preset, {steps} steps, data: {table['data'].iloc[0]}).", results_dir)
 
 # %%
-fig, ax = plt.subplots(figsize=(9, 4))
-order = table.sort_values("val_psnr")
-bars = ax.barh(order["experiment"] + ": " + order["what"], order["val_psnr"],
-               color=["tab:red" if e == "exp1c" else "tab:blue" for e in order["experiment"]])
-ax.set_xlabel("validation PSNR (dB)")
-lo, hi = order["val_psnr"].min(), order["val_psnr"].max()
-ax.set_xlim(lo - 0.5, hi + 0.3)
-ax.bar_label(bars, fmt="%.2f", padding=3, fontsize=8)
-note = ("  SMOKE RUN: too short to rank the variants" if steps and steps < 5000 else "")
-ax.set_title(f"Phase-1 ablations: {preset} preset, {steps or str(epochs) + ' epochs'} steps, "
-             f"{order['data'].iloc[0]}\n(red: the main hybrid model){note}", fontsize=10)
-fig.tight_layout()
+fig = grid_figure(table, "exp1c", f"Phase-1 ablations: {preset} preset, {steps} steps, {table['data'].iloc[0]}", steps)
 save_figure(fig, "03_phase1_ablations", results_dir)

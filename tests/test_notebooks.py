@@ -63,6 +63,44 @@ def test_03_grid_skips_finished_runs(work, capsys):
     assert (work["runs"] / "notebooks" / "02_phase1_train_exp1a.ipynb").exists()
 
 
+TINY = dict(preset="tiny", steps=3, crop=32, batch_size=2, val_samples=2, val_crop=64, perceptual_weight=0.0)
+
+
+def test_04_phase2_flow_resumes_phase1(work):
+    run_nb(work, "04_phase2_flow", runs_dir=str(work["runs"]), **TINY)
+    p2 = pd.read_csv(work["results"] / "phase2.csv")
+    assert list(p2["exp_name"]) == ["exp2c_tiny"]
+    assert (work["runs"] / "exp2c_tiny" / "last.pt").exists()
+    for fig in ("04_flow_and_mask", "04_t_sweep"):
+        assert (work["results"] / "figures" / f"{fig}.png").exists()
+
+
+def test_05_phase2_grid_with_distillation(work):
+    run_nb(work, "05_phase2_ablations", experiments=["exp2c", "exp2e"], runs_dir=str(work["runs"]), **TINY)
+    p2 = pd.read_csv(work["results"] / "phase2.csv")
+    assert sorted(p2["exp_name"]) == ["exp2c_tiny", "exp2e_tiny"]          # exp2c from test 04: skipped
+    tex = (work["results"] / "tables" / "phase2_ablations.tex").read_text()
+    assert "exp2a" in tex and "exp2e" in tex                               # Exp-2a = the Phase-1 row
+
+
+def test_06_phase3_grid_says_its_data(work):
+    run_nb(work, "06_phase3_curriculum", experiments=["exp3b"], runs_dir=str(work["runs"]),
+                 train_scale=0.5, **{**TINY, "crop": 64})
+    p3 = pd.read_csv(work["results"] / "phase3.csv")
+    assert list(p3["exp_name"]) == ["exp3b_tiny"] and "embedded" in p3["data"].iloc[0]
+    inner = work["runs"] / "notebooks" / "02_phase1_train_exp3b.ipynb"        # the grid's executed run
+    assert "trains on the embedded clips instead" in inner.read_text()
+    assert (work["results"] / "figures" / "06_curriculum.png").exists()
+
+
+def test_09_xtest_fallback_and_video(work):
+    run_nb(work, "09_xtest_4k", runs_dir=str(work["runs"]), peers=["blend"], video_frames=3)
+    xt = pd.read_csv(work["results"] / "xtest.csv")
+    assert set(xt["method"]) == {"blend", "vfilib exp2c_tiny"} and (xt["data"].str.contains("not X-TEST")).all()
+    assert (work["runs"] / "09_after_4x.mp4").stat().st_size > 0
+    assert (work["results"] / "figures" / "09_8x_crops.png").exists()
+
+
 def test_07_benchmarks(work):
     ckpt = work["runs"] / "exp1c_tiny" / "last.pt"
     run_nb(work, "07_benchmarks", bench="embedded", peers=["blend"], checkpoints=[str(ckpt)], max_samples=1)

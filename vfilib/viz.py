@@ -205,3 +205,37 @@ def speed_figure(speed: pd.DataFrame, reference: pd.DataFrame = VFIMAMBA_H100_MS
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def flow_to_rgb(flow: torch.Tensor, max_mag: float | None = None) -> np.ndarray:
+    """(2, H, W) flow in pixels -> (H, W, 3) colours: hue = direction, saturation = magnitude."""
+    import cv2
+
+    fx, fy = flow[0].float().numpy(), flow[1].float().numpy()
+    mag, ang = cv2.cartToPolar(fx, fy)
+    max_mag = max_mag or float(np.percentile(mag, 99)) or 1.0
+    hsv = np.zeros((*fx.shape, 3), np.uint8)
+    hsv[..., 0] = (ang * 90 / np.pi).astype(np.uint8)
+    hsv[..., 1] = np.clip(mag / max_mag * 255, 0, 255).astype(np.uint8)
+    hsv[..., 2] = 255
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+def flow_figure(i0: torch.Tensor, i1: torch.Tensor, pred: torch.Tensor, aux: dict, title: str = "") -> plt.Figure:
+    """Inputs, prediction, both intermediate flows (colour wheel), and the blend mask of one sample."""
+    fl, m = aux["flow"][0].cpu(), torch.sigmoid(aux["mask_logit"][0, 0]).cpu().numpy()
+    mag = float(fl.norm(dim=0).max()) or 1.0
+    h, w = i0.shape[-2:]
+    fig, axes = plt.subplots(2, 3, figsize=(12, 8 * h / w + 1), layout="constrained")
+    panels = [("input I0", _img(i0[0])), ("prediction at t", _img(pred[0])), ("input I1", _img(i1[0])),
+              ("flow t->0", flow_to_rgb(fl[:2], mag)), ("flow t->1", flow_to_rgb(fl[2:4], mag))]
+    for ax, (name, img) in zip(axes.flat, panels):
+        ax.imshow(img)
+        ax.set_title(name, fontsize=10)
+    im = axes[1, 2].imshow(m, cmap="coolwarm", vmin=0, vmax=1)
+    axes[1, 2].set_title("blend mask (1: warped I0)", fontsize=10)
+    fig.colorbar(im, ax=axes[1, 2], shrink=0.7)
+    for ax in axes.flat:
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.suptitle(f"{title}\nflow colours: hue = direction, saturation = magnitude (max {mag:.1f} px)")
+    return fig

@@ -21,7 +21,8 @@ from .results import REPO_ROOT, atomic_write
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 RUNS = REPO_ROOT / "runs"
-ORDER = ("01_stem_and_scan", "02_phase1_train", "03_phase1_ablations", "07_benchmarks", "08_speed_memory")
+ORDER = ("01_stem_and_scan", "02_phase1_train", "03_phase1_ablations", "04_phase2_flow", "05_phase2_ablations",
+         "06_phase3_curriculum", "07_benchmarks", "08_speed_memory", "09_xtest_4k")
 
 #: Parameters per profile and notebook (cpu: tiny preset, short runs, embedded data).
 PROFILES: dict[str, dict[str, dict]] = {
@@ -31,9 +32,15 @@ PROFILES: dict[str, dict[str, dict]] = {
                             "val_crop": 96, "perceptual_weight": 0.0},
         "03_phase1_ablations": {"preset": "tiny", "steps": 60, "crop": 48, "batch_size": 4, "val_samples": 4,
                                 "val_crop": 96, "perceptual_weight": 0.0},
+        "04_phase2_flow": {"preset": "tiny", "steps": 60, "crop": 48, "batch_size": 4, "val_samples": 4, "val_crop": 96},
+        "05_phase2_ablations": {"preset": "tiny", "steps": 60, "crop": 48, "batch_size": 4, "val_samples": 4,
+                                "val_crop": 96},
+        "06_phase3_curriculum": {"preset": "tiny", "steps": 40, "crop": 64, "batch_size": 4, "val_samples": 4,
+                                 "val_crop": 96, "train_scale": 0.5},
         "07_benchmarks": {"bench": "embedded", "peers": ["blend", "dis", "minterpolate", "rife_hdv3"],
                           "max_samples": 6},
         "08_speed_memory": {"presets": ["tiny", "small"], "variants": [], "resolutions": ["256"], "iters": 3},
+        "09_xtest_4k": {"preset": "tiny", "scale": 0.5, "video_frames": 9},
     },
     "gpu": {
         "01_stem_and_scan": {"erf_size": 128, "widgets": False},
@@ -41,10 +48,17 @@ PROFILES: dict[str, dict[str, dict]] = {
                             "data": "film"},
         "03_phase1_ablations": {"preset": "small", "steps": 20000, "crop": 256, "batch_size": 16, "amp": "bf16",
                                 "data": "film"},
+        "04_phase2_flow": {"preset": "small", "steps": 20000, "crop": 256, "batch_size": 16, "amp": "bf16",
+                           "freeze_backbone": 1, "data": "film"},
+        "05_phase2_ablations": {"preset": "small", "steps": 20000, "crop": 256, "batch_size": 16, "amp": "bf16",
+                                "data": "film"},
+        "06_phase3_curriculum": {"preset": "small", "steps": 10000, "crop": 512, "batch_size": 8, "amp": "bf16",
+                                 "train_scale": 0.5},
         "07_benchmarks": {"bench": "embedded", "path": "data/film", "max_samples": 0,
                           "peers": ["blend", "dis", "minterpolate", "rife_hdv3"]},
         "08_speed_memory": {"presets": ["small", "base"], "variants": ["exp1a", "exp1b", "exp1d", "exp1h"],
                             "resolutions": ["256", "720p", "1080p", "4k"], "iters": 50},
+        "09_xtest_4k": {"preset": "small", "scale": 0.5, "video_frames": 49},
     },
     "full": {
         "01_stem_and_scan": {"erf_size": 128, "widgets": False},
@@ -52,9 +66,16 @@ PROFILES: dict[str, dict[str, dict]] = {
                             "amp": "bf16", "data": "vimeo"},
         "03_phase1_ablations": {"preset": "small", "epochs": 300, "steps": 0, "crop": 256, "batch_size": 16,
                                 "amp": "bf16", "data": "vimeo"},
+        "04_phase2_flow": {"preset": "small", "epochs": 200, "steps": 0, "crop": 256, "batch_size": 16, "amp": "bf16",
+                           "data": "vimeo", "freeze_backbone": 50},
+        "05_phase2_ablations": {"preset": "small", "epochs": 200, "steps": 0, "crop": 256, "batch_size": 16,
+                                "amp": "bf16", "data": "vimeo"},
+        "06_phase3_curriculum": {"preset": "small", "epochs": 100, "steps": 0, "crop": 256, "batch_size": 8,
+                                 "amp": "bf16", "data": "mixed", "train_scale": 0.5},
         "07_benchmarks": {"bench": "vimeo90k", "peers": ["blend", "dis", "rife_hdv3"], "max_samples": 0},
         "08_speed_memory": {"presets": ["small", "base"], "variants": ["exp1a", "exp1b", "exp1d", "exp1h"],
                             "resolutions": ["256", "720p", "1080p", "4k"], "iters": 50},
+        "09_xtest_4k": {"preset": "small", "scale": 0.25, "video_frames": 49},
     },
 }
 
@@ -111,11 +132,39 @@ def latex_table(df: pd.DataFrame, name: str, caption: str, results_dir: str | Pa
     return atomic_write(Path(results_dir) / "tables" / f"{name}.tex", lambda f: f.write(text))
 
 
+def resume_point(runs_dir: str | Path, exp_name: str) -> Path | None:
+    """The checkpoint a later phase starts from: ``<runs_dir>/<exp_name>/best.pt``, else ``last.pt``."""
+    for name in ("best.pt", "last.pt"):
+        path = Path(runs_dir) / exp_name / name
+        if path.is_file():
+            return path
+    return None
+
+
+def grid_figure(table: pd.DataFrame, main: str, title: str, steps: int | None = None):
+    """Horizontal bars of validation PSNR per experiment (the main one in red), values printed."""
+    import matplotlib.pyplot as plt
+
+    order = table.sort_values("val_psnr")
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(order) + 1.4))
+    bars = ax.barh(order["experiment"] + ": " + order["what"].fillna(""), order["val_psnr"],
+                   color=["tab:red" if e == main else "tab:blue" for e in order["experiment"]])
+    lo, hi = order["val_psnr"].min(), order["val_psnr"].max()
+    ax.set_xlim(lo - 0.5, hi + 0.3)
+    ax.bar_label(bars, fmt="%.2f", padding=3, fontsize=8)
+    ax.set_xlabel("validation PSNR (dB)")
+    note = "  SMOKE RUN: too short to rank the variants" if steps and steps < 5000 else ""
+    ax.set_title(f"{title}\n(red: the main configuration){note}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def phase1_grid(experiments: list[str], params: dict, results_dir: str | Path = "results", force: bool = False,
                 out_dir: Path | None = None) -> pd.DataFrame:
-    """Run notebook 02 for each experiment id (skipping those already in results/phase1.csv with the
-    same run size, unless ``force``); return the table of the grid's rows."""
-    table_path = Path(results_dir) / "phase1.csv"
+    """Run notebook 02 for each experiment id (skipping those already in results/phase<N>.csv with the
+    same run size, unless ``force``); return the table of the grid's rows. ``params["phase"]`` (default
+    1) picks the table; Phase 2/3 grids pass ``resume`` too."""
+    table_path = Path(results_dir) / f"phase{params.get('phase', 1)}.csv"
     preset = params.get("preset", "tiny")
     for exp_id in experiments:
         name = f"{exp_id}_{preset}"
