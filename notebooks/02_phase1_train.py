@@ -101,4 +101,6 @@ if model is not None:
             pred = model(s["I0"][None], s["I1"][None], s["t"])[0]
         samples.append({**s, "pred": pred})
     fig = viz.prediction_figure(samples, f"{cfg.exp_name}: validation samples after {summary['steps']} steps")
-    save_figure(fig, f"02_{cfg.exp_name}_samples", results_dir)
+    fig.savefig(cfg.run_dir / "samples.png", dpi=100, bbox_inches="tight")     # every run: in its folder
+    if experiment in ("exp1c", "exp2c", "exp3d"):                               # the main ones: thesis figures
+        save_figure(fig, f"02_{cfg.exp_name}_samples", results_dir, dpi=100)

@@ -119,3 +119,23 @@ def test_torch_path_runs_on_cuda_without_mamba_ssm():
     model = build_model(preset("tiny", ssm_impl="torch")).cuda()
     i0 = torch.rand(1, 3, 61, 97, device="cuda")
     assert model(i0, i0).shape == i0.shape
+
+
+@cuda_only
+@pytest.mark.parametrize("flow", ["off", "feature"])
+def test_cuda_graph_replay_matches_eager(flow):
+    from vfilib.config import preset
+    from vfilib.models import build_model
+    from vfilib.models.graph import GraphedForward
+
+    model = build_model(preset("tiny", flow=flow)).cuda().eval()
+    i0, i1 = torch.rand(1, 3, 72, 120, device="cuda"), torch.rand(1, 3, 72, 120, device="cuda")
+    runner = GraphedForward(model, i0, i1, 0.5)
+    a, b = torch.rand_like(i0), torch.rand_like(i1)
+    with torch.no_grad():
+        want = model(a, b, 0.5)
+    got = runner(a, b).clone()
+    assert torch.allclose(got, want, atol=1e-5), (got - want).abs().max()
+    with torch.no_grad():
+        want = model(a, b, 0.25)
+    assert torch.allclose(runner(a, b, t=0.25), want, atol=1e-5)                 # t is an input too

@@ -50,6 +50,7 @@ def test_02_train_writes_run_and_row(work):
     assert "not Vimeo90K" in table["data"].iloc[0]
     assert (work["runs"] / "exp1c_tiny" / "last.pt").exists()
     assert (work["results"] / "figures" / "02_exp1c_tiny_samples.png").exists()
+    assert (work["runs"] / "exp1c_tiny" / "samples.png").exists()
 
 
 def test_03_grid_skips_finished_runs(work, capsys):

@@ -48,7 +48,7 @@ def time_fn(fn, device: torch.device, warmup: int = 10, iters: int = 50) -> dict
     return {"mean_ms": statistics.fmean(times), "median_ms": statistics.median(times), "peak_gib": peak}
 
 
-def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device, **call):
+def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device, graph: bool = False, **call):
     """A closure running one inference call or one training step (forward + backward);
     ``call``: extra model arguments (``scale``, ``tile`` for flow models)."""
     h, w = res
@@ -57,6 +57,11 @@ def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device,
     def amp():
         return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
+    if mode == "infer" and graph:
+        from .models.graph import GraphedForward
+
+        runner = GraphedForward(model, i0, i1, 0.5, dtype, **call)
+        return lambda: runner(i0, i1)
     if mode == "infer":
         model.eval()
 
@@ -104,8 +109,10 @@ def speed(args) -> None:
                                "batch": batch, "tf32": args.tf32, "scale": args.scale, "tile": args.tile}
                         call = {"scale": args.scale, "tile": args.tile} if flow else {}
                         try:
+                            if compiled == "graph" and mode != "infer":
+                                continue                          # graphs: inference only
                             step = make_step(runner, mode, RESOLUTIONS[res_name], row["batch"], DTYPES[dt_name],
-                                             device, **call)
+                                             device, graph=compiled == "graph", **call)
                             row.update(time_fn(step, device, args.warmup, args.iters))
                             if mode == "train":
                                 row["samples_per_s"] = batch / row["median_ms"] * 1e3
@@ -178,7 +185,8 @@ def main(argv=None) -> None:
     s.add_argument("--res", nargs="+", default=["256", "720p", "1080p"], choices=list(RESOLUTIONS))
     s.add_argument("--dtypes", nargs="+", default=["fp32"], choices=list(DTYPES))
     s.add_argument("--modes", nargs="+", default=["infer"], choices=["infer", "train"])
-    s.add_argument("--compile", nargs="+", default=["eager"], choices=["eager", "compiled"])
+    s.add_argument("--compile", nargs="+", default=["eager"], choices=["eager", "compiled", "graph"],
+                   help="eager | compiled (torch.compile, one graph per shape) | graph (CUDA-graph replay)")
     s.add_argument("--batch", type=int, nargs="+", default=[8], help="batch sizes of the training step")
     s.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=False,
                    help="allow TF32 matmuls/convolutions in fp32 (off: true fp32, as VFIMamba was timed)")

@@ -126,7 +126,7 @@ class ModelConfig:
 
 
 PRESETS: dict[str, ModelConfig] = {
-    "tiny": ModelConfig(name="tiny", flow_channels=24, hires_dims=8),
+    "tiny": ModelConfig(name="tiny", hires_dims=8),     # flow_channels 90: RIFE HDv3 initialises it
     "small": ModelConfig(
         name="small",
         dims=(16, 32, 64, 128, 256),

@@ -186,23 +186,30 @@ def vs_reference(speed: pd.DataFrame, reference: pd.DataFrame = VFIMAMBA_H100_MS
 def speed_figure(speed: pd.DataFrame, reference: pd.DataFrame = VFIMAMBA_H100_MS) -> plt.Figure:
     """Latency vs resolution per model/dtype, beside VFIMamba's H100 figures (dashed, measured elsewhere)."""
     order = ["256", "720p", "1080p", "4k"]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig, ax = plt.subplots(figsize=(12, 5))
     inf = speed[speed["mode"] == "infer"] if "mode" in speed else speed
     inf = inf.assign(res=inf["res"].astype(str))          # "256" reads back from CSV as a number
     if "tile" in inf:
         inf = inf[inf["tile"].fillna(0) == 0]
-    for (model, dtype, exe), g in inf.groupby(["model", "dtype", "exec"]):
+    if "scale" not in inf:
+        inf = inf.assign(scale=1.0)
+    for (device, model, dtype, exe, scale), g in inf.groupby(["device", "model", "dtype", "exec", "scale"]):
         g = g.set_index("res").reindex([r for r in order if r in set(g["res"])])
-        ax.plot(g.index, g["median_ms"], "o-", label=f"vfilib {model} ({dtype}, {exe}) on {g['device'].iloc[0][:24]}")
+        if g.empty:
+            continue
+        at = f", flow at {scale:g}" if scale != 1 else ""
+        ax.plot([order.index(r) for r in g.index], g["median_ms"], "o-" if "CPU" not in device else "x:",
+                label=f"vfilib {model} ({dtype}, {exe}{at}) on {device[:22]}")
     for model, g in reference.groupby("model"):
         g = g.set_index("res").reindex([r for r in order if r in set(g["res"])])
-        ax.plot(g.index, g["median_ms"], "s--", alpha=0.6, label=f"{model} (H100 fp32, measured elsewhere; 4K with flow at 0.25)")
+        ax.plot([order.index(r) for r in g.index], g["median_ms"], "s--", alpha=0.6, label=f"{model} (H100 fp32, measured elsewhere; 4K with flow at 0.25)")
     ax.set_yscale("log")
+    ax.set_xticks(range(len(order)), order)
     ax.set_xlabel("input resolution")
     ax.set_ylabel("latency per frame pair (ms, median, log scale)")
     ax.set_title("Inference latency vs resolution")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
 

@@ -113,12 +113,12 @@ def execute(name: str, parameters: dict | None = None, out_dir: Path | None = No
     return out
 
 
-def save_figure(fig, name: str, results_dir: str | Path = "results") -> list[Path]:
+def save_figure(fig, name: str, results_dir: str | Path = "results", dpi: int = 150) -> list[Path]:
     """Write ``results/figures/<name>.png`` and ``.pdf`` atomically (thesis-ready)."""
     out = []
     for ext in ("png", "pdf"):
         path = Path(results_dir) / "figures" / f"{name}.{ext}"
-        atomic_write(path, lambda f, ext=ext: fig.savefig(f, format=ext, dpi=150, bbox_inches="tight"), mode="wb")
+        atomic_write(path, lambda f, ext=ext: fig.savefig(f, format=ext, dpi=dpi, bbox_inches="tight"), mode="wb")
         out.append(path)
     return out
 

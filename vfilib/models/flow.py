@@ -43,8 +43,8 @@ def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return flow
     out = F.interpolate(flow, size=size, mode="bilinear", align_corners=False)
     sx, sy = size[1] / w, size[0] / h
-    scale = torch.tensor([sx, sy] * (flow.shape[1] // 2), dtype=flow.dtype, device=flow.device)
-    return out * scale.view(1, -1, 1, 1)
+    xy = torch.stack([out[:, 0::2] * sx, out[:, 1::2] * sy], dim=2)       # python scalars: no H2D copy
+    return xy.flatten(1, 2)
 
 
 class IFBlock(nn.Module):

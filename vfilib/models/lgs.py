@@ -43,8 +43,7 @@ class SSMBranch(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, h, w, _ = x.shape
-        idx = scan_ops.scan_index(self.mode, h, w).to(x.device)
-        inv = scan_ops.merge_index(self.mode, h, w).to(x.device)
+        idx, inv = scan_ops.indices_on(self.mode, h, w, x.device)
         pool = self.mixer.forward_scanned(scan_ops.to_pool(x, self.mode), idx, inv)
         return scan_ops.from_pool(pool, h, w, self.mode)
 

@@ -56,6 +56,13 @@ def merge_index(mode: str, h: int, w: int) -> torch.Tensor:
     return torch.argsort(scan_index(mode, h, w), dim=1)
 
 
+@lru_cache(maxsize=256)
+def indices_on(mode: str, h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scan_index, merge_index) already on ``device``: no host-to-device copy per call (which would
+    also break CUDA-graph capture)."""
+    return scan_index(mode, h, w).to(device), merge_index(mode, h, w).to(device)
+
+
 def to_pool(x: torch.Tensor, mode: str) -> torch.Tensor:
     """(2B, H, W, C) -> token pool in id order: (B, 2HW, C) cross-frame, or (2B, HW, C) per frame."""
     if mode == "per_frame":
@@ -75,7 +82,7 @@ def from_pool(pool: torch.Tensor, h: int, w: int, mode: str) -> torch.Tensor:
 def scan(x: torch.Tensor, mode: str = "interleaved") -> torch.Tensor:
     """(2B, H, W, C) -> (4B, 2HW, C) [cross-frame] or (8B, HW, C) [per_frame]."""
     _, h, w, _ = x.shape
-    idx = scan_index(mode, h, w).to(x.device)
+    idx = indices_on(mode, h, w, x.device)[0]
     pool = to_pool(x, mode)                                # (N, L, C)
     seqs = pool[:, idx]                                    # (N, 4, L, C)
     return rearrange(seqs, "n d l c -> (d n) l c")

@@ -31,7 +31,7 @@ def backward_warp(img: torch.Tensor, flow: torch.Tensor, padding_mode: str = "bo
     th, tw = flow.shape[-2:]
     pos = _base_grid(th, tw, img.device, flow.dtype) + flow
     if offset != (0, 0):
-        pos = pos + torch.tensor([offset[1], offset[0]], dtype=flow.dtype, device=flow.device).view(1, 2, 1, 1)
+        pos = torch.stack([pos[:, 0] + offset[1], pos[:, 1] + offset[0]], dim=1)
     gx = 2 * pos[:, 0] / max(w - 1, 1) - 1
     gy = 2 * pos[:, 1] / max(h - 1, 1) - 1
     grid = torch.stack([gx, gy], dim=-1).to(img.dtype)
