@@ -14,9 +14,14 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory):
+def work(tmp_path_factory, embedded_cache):
+    """A fresh results/runs folder; the notebooks' kernels read the session's embedded cache through
+    ``$VFILIB_DATA`` (they inherit the environment), so a fresh checkout needs no prepared data/."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VFILIB_DATA", str(embedded_cache[0]))
     root = tmp_path_factory.mktemp("workbook")
-    return {"results": root / "results", "runs": root / "runs", "nb": root / "nb"}
+    yield {"results": root / "results", "runs": root / "runs", "nb": root / "nb"}
+    mp.undo()
 
 
 def run_nb(work, name, **params):
