@@ -19,7 +19,7 @@ profile = "cpu"
 bench = "embedded"
 path = None                      # dataset root; None: environment variable / embedded cache
 checkpoints = []                 # vfilib checkpoints (empty: runs/exp1c_*/best.pt of the grid)
-peers = ["blend", "dis", "minterpolate", "rife_hdv3"]
+peers = ["blend", "dis", "minterpolate", "rife_hdv3", "rife_v39", "rife_v39_refine"]
 max_samples = 6                  # per split (0: all)
 lpips = None                     # "alex" | "vgg"
 

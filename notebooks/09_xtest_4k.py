@@ -24,7 +24,7 @@ runs_dir = "runs"
 xtest_path = None                  # X4K1000FPS root; None: the embedded 720p clip
 scale = 0.5                        # flow working scale (0.5 for 2K, 0.25 for 4K)
 max_samples = 2
-peers = ["blend", "rife_hdv3"]
+peers = ["blend", "rife_hdv3", "rife_v39"]    # v3.9 takes t directly; HDv3 bisects
 video_frames = 9                   # input frames of the before/after video (embedded clip)
 
 # %%

@@ -148,3 +148,37 @@ def test_rife_hdv3_beats_blend_and_dis(embedded_cache):
     levels = ("easy", "medium", "hard", "extreme")
     assert all(scores[(lv, "rife_hdv3")] > scores[(lv, "blend")] for lv in levels)
     assert np.mean([scores[(lv, "rife_hdv3")] for lv in levels]) > np.mean([scores[(lv, "dis_flow")] for lv in levels])
+
+
+def test_rife_v39_loads_and_takes_t(embedded_cache):
+    """Practical-RIFE v3.9 written from its state dict: strict load, beats blend on every level (with and
+    without its context net + U-Net), and its timestep input moves the output from I0 towards I1."""
+    from vfilib.eval.rife import load_rife
+    cache, _ = embedded_cache
+    fast, refine = load_rife("rife_v39"), load_rife("rife_v39_refine")
+    proto = B.BENCHMARKS["embedded"].protocol
+    for level in ("easy", "medium", "hard", "extreme"):
+        ds = snu_film(cache, level)
+        scores = {m.name: B.evaluate(m, ds, proto, max_samples=3, progress=False)[0]["psnr"].mean()
+                  for m in (Blend(), fast, refine)}
+        print(level, scores)
+        assert scores["rife_v39"] > scores["blend"] and scores["rife_v39_refine"] > scores["blend"]
+    s = snu_film(cache, "medium")[0]
+    i0, i1 = s["I0"][None], s["I1"][None]
+    d = lambda x, y: (x - y).abs().mean().item()  # noqa: E731
+    early, late = fast(i0, i1, torch.tensor([0.2])), fast(i0, i1, torch.tensor([0.8]))
+    assert d(early, i0) < d(early, i1) and d(late, i1) < d(late, i0)
+
+
+def test_amp_change_pairs_each_checkpoint_and_split():
+    from vfilib.config import amp_dtype
+    from vfilib.eval.__main__ import amp_change
+    table = pd.DataFrame({"split": ["easy", "hard", "easy", "hard", "easy"],
+                          "method": ["m:a.pt@fp32", "m:a.pt@fp32", "m:a.pt@bf16", "m:a.pt@bf16", "blend"],
+                          "psnr": [30.0, 20.0, 29.5, 20.25, 25.0]})
+    out = amp_change(table, ["fp32", "bf16"]).set_index("split")
+    assert list(out["amp"]) == ["bf16", "bf16"]
+    assert out.loc["easy", "psnr_change_vs_fp32"] == -0.5 and out.loc["hard", "psnr_change_vs_fp32"] == 0.25
+    assert amp_dtype("bf16") is torch.bfloat16 and amp_dtype("off") is None
+    with pytest.raises(ValueError, match="amp 'fp8'"):
+        amp_dtype("fp8")

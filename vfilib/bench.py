@@ -16,13 +16,13 @@ import time
 
 import torch
 
-from .config import PHASE1_EXPERIMENTS, preset
+from .config import PHASE1_EXPERIMENTS, amp_dtype, preset
 from .models import build_model
 from .results import append_rows, provenance
 
 RESOLUTIONS = {"256": (256, 256), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840),
                "4k_dci": (2160, 4096)}
-DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+DTYPES = {name: amp_dtype(name) for name in ("fp32", "bf16", "fp16")}
 
 
 def _sync(device: torch.device) -> None:

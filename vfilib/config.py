@@ -23,6 +23,16 @@ MHC_MODES = ("off", "mhc", "mhc_lite")
 SSM_IMPLS = ("auto", "torch", "official")
 MAMBA_VERSIONS = (1, 2)
 FLOW_MODES = ("off", "image", "feature", "flow_only")
+AMP_MODES = ("off", "fp32", "bf16", "fp16")      # "off" and "fp32" both mean: no autocast
+
+
+def amp_dtype(name: str):
+    """The autocast dtype of an AMP mode name (None: plain fp32)."""
+    import torch
+    table = {"off": None, "fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+    if name not in table:
+        raise ValueError(f"amp {name!r}: choose from {AMP_MODES}")
+    return table[name]
 
 
 @dataclass(frozen=True)

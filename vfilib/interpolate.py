@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .config import amp_dtype
 from .data.embedded import color_hist, decode_video, thumbnail, video_info
 from .data.io import IMAGE_SUFFIXES, read_image, write_image
 from .eval.interpolators import Interpolator
@@ -253,7 +254,7 @@ def build_interpolator(checkpoint: str | None, peer: str | None, device, amp: st
         raise ValueError("give exactly one of --checkpoint or --peer")
     if peer:
         return make_peer(peer, device)
-    it = from_checkpoint(checkpoint, device, {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}[amp])
+    it = from_checkpoint(checkpoint, device, amp_dtype(amp))
     it.tile = tile
     return it
 
@@ -269,7 +270,7 @@ def main(argv=None) -> None:
     ap.add_argument("--in_fps", type=float, help="input rate of a frame folder (default: the video's)")
     src = ap.add_mutually_exclusive_group()
     src.add_argument("--checkpoint", help="a vfilib checkpoint (runs/<exp>/best.pt)")
-    src.add_argument("--peer", help="blend | dis | minterpolate | rife_hdv3")
+    src.add_argument("--peer", help="blend | dis | minterpolate | rife_hdv3 | rife_v39 | rife_v39_refine")
     ap.add_argument("--t_mode", default="direct", choices=["direct", "recursive"])
     ap.add_argument("--scale", type=float, default=1.0, help="flow working scale: 0.5 for 2K, 0.25 for 4K")
     ap.add_argument("--tile", type=int, default=0, help="full-resolution stage in tiles of this size (bounded memory)")

@@ -24,6 +24,9 @@ RUNS = REPO_ROOT / "runs"
 ORDER = ("01_stem_and_scan", "02_phase1_train", "03_phase1_ablations", "04_phase2_flow", "05_phase2_ablations",
          "06_phase3_curriculum", "07_benchmarks", "08_speed_memory", "09_xtest_4k")
 
+#: Every real peer, in table order (the full profile drops minterpolate: slow at Vimeo90K's size).
+ALL_PEERS = ["blend", "dis", "minterpolate", "rife_hdv3", "rife_v39", "rife_v39_refine"]
+
 #: Parameters per profile and notebook (cpu: tiny preset, short runs, embedded data).
 PROFILES: dict[str, dict[str, dict]] = {
     "cpu": {
@@ -37,8 +40,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                                 "val_crop": 96},
         "06_phase3_curriculum": {"preset": "tiny", "steps": 30, "crop": 64, "batch_size": 4, "val_samples": 4,
                                  "val_crop": 96, "train_scale": 0.5},
-        "07_benchmarks": {"bench": "embedded", "peers": ["blend", "dis", "minterpolate", "rife_hdv3"],
-                          "max_samples": 6},
+        "07_benchmarks": {"bench": "embedded", "peers": ALL_PEERS, "max_samples": 6},
         "08_speed_memory": {"presets": ["tiny", "small"], "variants": [], "resolutions": ["256"], "iters": 3},
         "09_xtest_4k": {"preset": "tiny", "scale": 0.5, "video_frames": 5},
     },
@@ -54,8 +56,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                                 "data": "film"},
         "06_phase3_curriculum": {"preset": "small", "steps": 10000, "crop": 512, "batch_size": 8, "amp": "bf16",
                                  "train_scale": 0.5},
-        "07_benchmarks": {"bench": "embedded", "path": "data/film", "max_samples": 0,
-                          "peers": ["blend", "dis", "minterpolate", "rife_hdv3"]},
+        "07_benchmarks": {"bench": "embedded", "path": "data/film", "max_samples": 0, "peers": ALL_PEERS},
         "08_speed_memory": {"presets": ["small", "base"], "variants": ["exp1a", "exp1b", "exp1d", "exp1h"],
                             "resolutions": ["256", "720p", "1080p", "4k"], "iters": 50},
         "09_xtest_4k": {"preset": "small", "scale": 0.5, "video_frames": 49},
@@ -72,7 +73,8 @@ PROFILES: dict[str, dict[str, dict]] = {
                                 "amp": "bf16", "data": "vimeo"},
         "06_phase3_curriculum": {"preset": "small", "epochs": 100, "steps": 0, "crop": 256, "batch_size": 8,
                                  "amp": "bf16", "data": "mixed", "train_scale": 0.5},
-        "07_benchmarks": {"bench": "vimeo90k", "peers": ["blend", "dis", "rife_hdv3"], "max_samples": 0},
+        "07_benchmarks": {"bench": "vimeo90k", "peers": [p for p in ALL_PEERS if p != "minterpolate"],
+                          "max_samples": 0},
         "08_speed_memory": {"presets": ["small", "base"], "variants": ["exp1a", "exp1b", "exp1d", "exp1h"],
                             "resolutions": ["256", "720p", "1080p", "4k"], "iters": 50},
         "09_xtest_4k": {"preset": "small", "scale": 0.25, "video_frames": 49},
@@ -196,12 +198,13 @@ def run(profile: str = "cpu", only: list[str] | None = None, results_dir: str = 
 
 def prepare(profile: str) -> None:
     """Everything the notebooks of a profile read, made once: the embedded clips (and, for ``gpu``, the
-    film) and the RIFE HDv3 peer weights."""
+    film) and the RIFE HDv3 and v3.9 peer weights."""
     from .data.prepare import main as prepare_data
     from .eval.rife import fetch_weights
 
     prepare_data(["--film"] if profile == "gpu" else [])
-    print(f"[workbook] RIFE HDv3 weights: {fetch_weights('rife_hdv3')}")
+    for name in ("rife_hdv3", "rife_v39"):
+        print(f"[workbook] {name} weights: {fetch_weights(name)}")
 
 
 def collect(results_dir: str | Path = "results", times: dict[str, float] | None = None) -> Path:

@@ -2,6 +2,10 @@
 
     python -m vfilib.eval --bench embedded --peers blend dis minterpolate rife_hdv3
     python -m vfilib.eval --bench snu_film --path /data/SNU-FILM --ckpt runs/exp1c/best.pt --tta
+    python -m vfilib.eval --bench embedded --ckpt runs/exp2c_small/best.pt --amp fp32 bf16   # + PSNR change
+
+With several ``--amp`` modes each checkpoint is evaluated under each (method name ``...@bf16``) and
+the PSNR change against the first mode is printed per split.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import argparse
 import pandas as pd
 import torch
 
+from ..config import AMP_MODES, amp_dtype
 from .benchmark import BENCHMARKS, run
 from .interpolators import from_checkpoint, make_peer
 
@@ -26,15 +31,18 @@ def main(argv=None) -> None:
     ap.add_argument("--tta", action="store_true", help="average with the 180-degree rotated pass")
     ap.add_argument("--scale", type=float, help="override the protocol's flow scale")
     ap.add_argument("--recursive", action="store_true", help="multi-frame by bisection instead of direct t")
+    ap.add_argument("--amp", nargs="+", default=["fp32"], choices=AMP_MODES,
+                    help="autocast mode(s) of the checkpoints; several: also print the PSNR change")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", default="results/benchmarks.csv")
     args = ap.parse_args(argv)
     interps, ckpts = [], {}
     for c in args.ckpt:
-        it = from_checkpoint(c, args.device)
-        it.name = f"{it.name}:{c}"
-        interps.append(it)
-        ckpts[it.name] = c
+        for amp in args.amp:
+            it = from_checkpoint(c, args.device, amp_dtype(amp))
+            it.name = f"{it.name}:{c}" + (f"@{amp}" if len(args.amp) > 1 else "")
+            interps.append(it)
+            ckpts[it.name] = c
     interps += [make_peer(p, args.device) for p in args.peers]
     if not interps:
         ap.error("nothing to evaluate: give --ckpt and/or --peers")
@@ -50,7 +58,20 @@ def main(argv=None) -> None:
     cols = [c for c in ("split", "method", "n", "psnr", "ssim", "ie", "lpips", "sec_per_frame") if c in table]
     with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):
         print(table[cols].to_string(index=False))
+    if args.ckpt and len(args.amp) > 1:
+        change = amp_change(table, args.amp)
+        print(change.to_string(index=False, formatters={change.columns[-1]: "{:+.4f} dB".format}))
     print(f"rows appended to {args.out}")
+
+
+def amp_change(table: pd.DataFrame, amps: list[str]) -> pd.DataFrame:
+    """PSNR of each ``name@amp`` method minus the same checkpoint under ``amps[0]``, per split."""
+    t = table[table["method"].str.contains("@")].copy()
+    t["ckpt"], t["amp"] = t["method"].str.rsplit("@", n=1).str[0], t["method"].str.rsplit("@", n=1).str[1]
+    ref = t[t["amp"] == amps[0]].set_index(["ckpt", "split"])["psnr"]
+    t = t[t["amp"] != amps[0]]
+    t[f"psnr_change_vs_{amps[0]}"] = t["psnr"].to_numpy() - ref.loc[list(zip(t["ckpt"], t["split"]))].to_numpy()
+    return t[["ckpt", "split", "amp", "psnr", f"psnr_change_vs_{amps[0]}"]]
 
 
 if __name__ == "__main__":

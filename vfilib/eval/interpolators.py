@@ -149,7 +149,7 @@ PEERS = {"blend": Blend, "dis": DISFlow, "minterpolate": Minterpolate}
 def make_peer(name: str, device="cpu") -> Interpolator:
     if name in PEERS:
         return PEERS[name]()
-    if name in ("rife_hdv3", "rife_v39"):
-        from .rife import load_rife
+    from .rife import RIFE_PEERS, load_rife
+    if name in RIFE_PEERS:
         return load_rife(name, device)
-    raise ValueError(f"unknown peer {name!r}; choose from {sorted(PEERS) + ['rife_hdv3', 'rife_v39']}")
+    raise ValueError(f"unknown peer {name!r}; choose from {sorted(PEERS) + list(RIFE_PEERS)}")

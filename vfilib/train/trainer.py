@@ -31,6 +31,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSamp
 from tqdm.auto import tqdm
 
 from ..config import ModelConfig, preset
+from ..config import amp_dtype as amp_dtype_of
 from ..data.curriculum import MixedSampler, crop_at, gap_at
 from ..data.datasets import VimeoSeptuplets, X4KTrain, collate
 from ..data.embedded import ClipWindows
@@ -303,7 +304,7 @@ def train(cfg: TrainConfig, train_set: Dataset | None = None, val_set: Dataset |
     """Train; returns a summary (steps, final/best validation, throughput, paths)."""
     dist_info, device = D.setup(cfg.device)
     seed_everything(cfg.seed, cfg.deterministic)
-    amp_dtype = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}[cfg.amp]
+    amp_dtype = amp_dtype_of(cfg.amp)
     run_dir = cfg.run_dir
     if dist_info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
