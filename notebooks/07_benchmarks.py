@@ -18,7 +18,8 @@ results_dir = "results"
 profile = "cpu"
 bench = "embedded"
 path = None                      # dataset root; None: environment variable / embedded cache
-checkpoints = []                 # vfilib checkpoints (empty: runs/exp1c_*/best.pt of the grid)
+checkpoints = []                 # vfilib checkpoints (empty: the main run of each phase found in runs_dir)
+runs_dir = "runs"
 peers = ["blend", "dis", "minterpolate", "rife_hdv3", "rife_v39", "rife_v39_refine"]
 max_samples = 6                  # per split (0: all)
 lpips = None                     # "alex" | "vgg"
@@ -35,7 +36,9 @@ from vfilib.workbook import latex_table, save_figure
 from vfilib import viz
 
 if not checkpoints:
-    checkpoints = sorted(str(p) for p in Path("runs").glob("exp1c_*/best.pt"))[:1]
+    # Phase 1 (Exp-1c), Phase 2 (Exp-2c), Phase 3 (Exp-3d): the first finished run of each
+    found = (sorted(Path(runs_dir).glob(f"{exp}_*/best.pt"))[:1] for exp in ("exp1c", "exp2c", "exp3d"))
+    checkpoints = [str(p[0]) for p in found if p]
 interps = [make_peer(p) for p in peers]
 names = {}
 for c in checkpoints:
