@@ -129,8 +129,11 @@ def prediction_figure(samples: list[dict], title: str = "") -> plt.Figure:
     return fig
 
 
-def crops_figure(kept: dict[str, list[dict]], index: int = 0, box: tuple[int, int, int] | None = None) -> plt.Figure:
-    """Side-by-side crops of one sample: inputs, each method, ground truth, and each method's error map."""
+def crops_figure(kept: dict[str, list[dict]], index: int = 0, box: tuple[int, int, int] | None = None,
+                 max_cols: int = 6) -> plt.Figure:
+    """Side-by-side crops of one sample: the inputs, then each method's prediction above its error map
+    (title: the method and its whole-frame PSNR), then the ground truth; wrapped after ``max_cols``
+    columns. The crop is the region hardest for the methods together unless ``box`` = (y, x, size)."""
     methods = list(kept)
     s0 = kept[methods[0]][index]
     h, w = s0["gt"].shape[-2:]
@@ -141,21 +144,32 @@ def crops_figure(kept: dict[str, list[dict]], index: int = 0, box: tuple[int, in
         y, x = divmod(int(pooled.argmax()), pooled.shape[1])
         box = (y * 8, x * 8, size)                           # the hardest region for the methods
     y, x, size = box
-    cut = lambda t: _img(t[:, y:y + size, x:x + size])  # noqa: E731
-    n = len(methods) + 3
-    fig, axes = plt.subplots(2, n, figsize=(2.3 * n, 5.4), layout="constrained")
-    top = [("input I0", s0["I0"]), ("input I1", s0["I1"])] + [(m, kept[m][index]["pred"]) for m in methods] + \
-          [("ground truth", s0["gt"])]
-    for ax, (name, img) in zip(axes[0], top):
-        ax.imshow(cut(img))
-        ax.set_title(name, fontsize=9)
-    for ax in axes[1]:
+    cut = lambda t: t[..., y:y + size, x:x + size]  # noqa: E731
+    # one column per entry: (title, top image, bottom image or None, bottom title)
+    cols = [("input I0", s0["I0"], s0["I1"], "input I1")]
+    for m in methods:
+        pred = kept[m][index]["pred"]
+        mse = float(((pred.clamp(0, 1) - s0["gt"]) ** 2).mean())
+        cols.append((f"{m}\n{-10 * np.log10(max(mse, 1e-10)):.2f} dB", pred,
+                     (pred - s0["gt"]).abs().mean(0), f"error: {m}"))
+    cols.append(("ground truth", s0["gt"], None, ""))
+    ncol = min(len(cols), max_cols)
+    nblk = -(-len(cols) // ncol)
+    fig, axes = plt.subplots(2 * nblk, ncol, figsize=(2.3 * ncol, 5.0 * nblk), layout="constrained", squeeze=False)
+    for ax in axes.flat:
         ax.axis("off")
-    for ax, m in zip(axes[1, 2:], methods):
-        ax.axis("on")
-        err = (kept[m][index]["pred"] - s0["gt"]).abs().mean(0)[y:y + size, x:x + size].numpy()
-        ax.imshow(err, cmap="inferno", vmin=0, vmax=0.25)
-        ax.set_title(f"error: {m}", fontsize=9)
+    for k, (title, top, bottom, btitle) in enumerate(cols):
+        r, c = 2 * (k // ncol), k % ncol
+        axes[r, c].imshow(_img(cut(top)))
+        axes[r, c].set_title(title, fontsize=9)
+        axes[r, c].axis("on")
+        if bottom is not None:
+            if bottom.dim() == 3:
+                axes[r + 1, c].imshow(_img(cut(bottom)))
+            else:
+                axes[r + 1, c].imshow(cut(bottom).numpy(), cmap="inferno", vmin=0, vmax=0.25)
+            axes[r + 1, c].set_title(btitle, fontsize=9)
+            axes[r + 1, c].axis("on")
     for ax in axes.flat:
         ax.set_xticks([]), ax.set_yticks([])
     fig.suptitle(f"{s0.get('name', '')}: crop at (y={y}, x={x}), {size} px; error maps 0 (black) to 0.25 (white)")
