@@ -56,7 +56,7 @@ from vfilib.config import experiment as get_experiment, preset as get_preset
 import dataclasses
 
 from vfilib.train import TrainConfig, train
-from vfilib.train.trainer import build_datasets, validate
+from vfilib.train.trainer import build_datasets
 from vfilib.workbook import save_figure
 from vfilib import viz
 

@@ -35,8 +35,7 @@ runs_dir = "runs"
 # %%
 from IPython.display import display
 
-from vfilib.config import PHASE1_EXPERIMENTS
-from vfilib.workbook import grid_figure, latex_table, phase1_grid, save_figure
+from vfilib.workbook import grid_figure, label_experiments, latex_table, phase1_grid, save_figure
 
 params = dict(preset=preset, data=data, steps=steps, epochs=epochs, crop=crop, batch_size=batch_size, amp=amp,
               perceptual_weight=perceptual_weight, val_samples=val_samples, val_crop=val_crop, profile=profile,
@@ -44,9 +43,7 @@ params = dict(preset=preset, data=data, steps=steps, epochs=epochs, crop=crop, b
 table = phase1_grid(experiments, params, results_dir, force)
 
 # %%
-titles = {e.id: e.title for e in PHASE1_EXPERIMENTS}
-table = table.assign(experiment=table["exp_name"].str.split("_" + preset).str[0])
-table["what"] = table["experiment"].map(titles)
+table = label_experiments(table, preset)
 cols = ["experiment", "what", "params_M", "val_psnr", "val_ssim", "steps", "data", "device", "commit"]
 display(table[cols])
 print("Rows from the embedded clips are for development and relative comparison only; rows whose data "

@@ -36,8 +36,6 @@ runs_dir = "runs"
 level = "hard"                 # embedded benchmark level of the example pair
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import torch
 

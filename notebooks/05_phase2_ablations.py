@@ -34,12 +34,9 @@ runs_dir = "runs"
 force = False
 
 # %%
-import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import display
 
-from vfilib.config import ALL_EXPERIMENTS
-from vfilib.workbook import grid_figure, latex_table, phase1_grid, resume_point, save_figure
+from vfilib.workbook import grid_figure, label_experiments, latex_table, phase1_grid, resume_point, save_figure
 
 common = dict(preset=preset, steps=steps, epochs=epochs, crop=crop, batch_size=batch_size, amp=amp, perceptual_weight=perceptual_weight,
               val_samples=val_samples, val_crop=val_crop, runs_dir=runs_dir, profile=profile, data=data,
@@ -50,14 +47,9 @@ if phase1 is None:
     phase1 = resume_point(runs_dir, f"exp1c_{preset}")
 table = phase1_grid(experiments, {**common, "phase": 2, "resume": str(phase1), "freeze_backbone": freeze_backbone},
                     results_dir, force)
-base = pd.read_csv(f"{results_dir}/phase1.csv")
-base = base[base["exp_name"] == f"exp1c_{preset}"].assign(exp_name=f"exp2a_{preset}")
-table = pd.concat([base, table], ignore_index=True)
+table = label_experiments(table, preset, baseline=(f"{results_dir}/phase1.csv", "exp1c", "exp2a"))
 
 # %%
-titles = {e.id: e.title for e in ALL_EXPERIMENTS}
-table["experiment"] = table["exp_name"].str.replace(f"_{preset}", "", regex=False)
-table["what"] = table["experiment"].map(titles)
 display(table[["experiment", "what", "params_M", "val_psnr", "val_ssim", "steps", "data", "device", "commit"]])
 latex_table(table[["experiment", "what", "params_M", "val_psnr", "val_ssim"]].rename(columns={
     "params_M": "params (M)", "val_psnr": "PSNR (dB)", "val_ssim": "SSIM"}), "phase2_ablations",

@@ -38,12 +38,10 @@ force = False
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from IPython.display import display
 
-from vfilib.config import ALL_EXPERIMENTS
 from vfilib.data.curriculum import crop_at, gap_at
-from vfilib.workbook import grid_figure, latex_table, phase1_grid, resume_point, save_figure
+from vfilib.workbook import grid_figure, label_experiments, latex_table, phase1_grid, resume_point, save_figure
 
 common = dict(preset=preset, steps=steps, epochs=epochs, crop=crop, batch_size=batch_size, amp=amp, perceptual_weight=perceptual_weight,
               val_samples=val_samples, val_crop=val_crop, runs_dir=runs_dir, profile=profile, data=data,
@@ -53,12 +51,7 @@ if phase2 is None:
     raise FileNotFoundError(f"no Phase-2 main checkpoint in {runs_dir}/exp2c_{preset}: run notebook 04 first")
 table = phase1_grid(experiments, {**common, "phase": 3, "resume": str(phase2), "train_scale": train_scale},
                     results_dir, force)
-base = pd.read_csv(f"{results_dir}/phase2.csv")
-base = base[base["exp_name"] == f"exp2c_{preset}"].assign(exp_name=f"exp3a_{preset}")
-table = pd.concat([base, table], ignore_index=True)
-titles = {e.id: e.title for e in ALL_EXPERIMENTS}
-table["experiment"] = table["exp_name"].str.replace(f"_{preset}", "", regex=False)
-table["what"] = table["experiment"].map(titles)
+table = label_experiments(table, preset, baseline=(f"{results_dir}/phase2.csv", "exp2c", "exp3a"))
 display(table[["experiment", "what", "val_psnr", "val_ssim", "steps", "data", "device", "commit"]])
 latex_table(table[["experiment", "what", "val_psnr", "val_ssim"]].rename(columns={"val_psnr": "PSNR (dB)",
             "val_ssim": "SSIM"}), "phase3_ablations", f"Phase-3 ablations ({preset}, {steps} steps).", results_dir)

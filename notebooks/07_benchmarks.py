@@ -27,7 +27,6 @@ lpips = None                     # "alex" | "vgg"
 # %%
 from pathlib import Path
 
-import pandas as pd
 from IPython.display import display
 
 from vfilib.eval import benchmark as B

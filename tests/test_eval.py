@@ -168,6 +168,8 @@ def test_rife_v39_loads_and_takes_t(embedded_cache):
     d = lambda x, y: (x - y).abs().mean().item()  # noqa: E731
     early, late = fast(i0, i1, torch.tensor([0.2])), fast(i0, i1, torch.tensor([0.8]))
     assert d(early, i0) < d(early, i1) and d(late, i1) < d(late, i0)
+    with pytest.raises(ValueError, match=r"t must lie in \[0, 1\]"):
+        fast(i0, i1, torch.tensor([1.5]))
 
 
 def test_amp_change_pairs_each_checkpoint_and_split():

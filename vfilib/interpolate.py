@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .config import amp_dtype
+from .config import AMP_MODES, amp_dtype
 from .data.embedded import color_hist, decode_video, thumbnail, video_info
 from .data.io import IMAGE_SUFFIXES, read_image, write_image
 from .eval.interpolators import Interpolator
@@ -274,7 +274,7 @@ def main(argv=None) -> None:
     ap.add_argument("--t_mode", default="direct", choices=["direct", "recursive"])
     ap.add_argument("--scale", type=float, default=1.0, help="flow working scale: 0.5 for 2K, 0.25 for 4K")
     ap.add_argument("--tile", type=int, default=0, help="full-resolution stage in tiles of this size (bounded memory)")
-    ap.add_argument("--amp", default="off", choices=["off", "bf16", "fp16"])
+    ap.add_argument("--amp", default="off", choices=AMP_MODES)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--no_cuts", action="store_true", help="interpolate across scene cuts too")
     args = ap.parse_args(argv)

@@ -78,7 +78,7 @@ def append_rows(path: str | os.PathLike, rows: Iterable[dict], key: list[str] | 
     new = pd.DataFrame(list(rows))
     old = pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()
     if key and not old.empty and all(k in old.columns for k in key):
-        as_keys = lambda df: map(tuple, df[key].fillna("").astype(str).values)  # noqa: E731 (CSV reads "" as NaN)
+        as_keys = lambda df: map(tuple, df[key].astype(object).fillna("").astype(str).values)  # noqa: E731 (CSV reads "" as NaN)
         keys = set(as_keys(new))
         old = old[[k not in keys for k in as_keys(old)]]
     table = pd.concat([old, new], ignore_index=True) if not old.empty else new

@@ -161,6 +161,22 @@ def grid_figure(table: pd.DataFrame, main: str, title: str, steps: int | None = 
     return fig
 
 
+def label_experiments(table: pd.DataFrame, preset: str, baseline: tuple[str | Path, str, str] | None = None):
+    """A grid's result rows with ``experiment`` (id without the preset suffix) and ``what`` (its title)
+    columns. ``baseline = (csv, from_exp, as_exp)`` first adds the earlier phase's ``from_exp`` row of
+    ``csv`` renamed ``as_exp`` (Exp-2a is the Phase-1 main run, Exp-3a the Phase-2 one)."""
+    from .config import ALL_EXPERIMENTS
+
+    if baseline is not None:
+        csv, src, dst = baseline
+        base = pd.read_csv(csv)
+        base = base[base["exp_name"] == f"{src}_{preset}"].assign(exp_name=f"{dst}_{preset}")
+        table = pd.concat([base, table], ignore_index=True)
+    titles = {e.id: e.title for e in ALL_EXPERIMENTS}
+    table = table.assign(experiment=table["exp_name"].str.replace(f"_{preset}", "", regex=False))
+    return table.assign(what=table["experiment"].map(titles))
+
+
 def phase1_grid(experiments: list[str], params: dict, results_dir: str | Path = "results", force: bool = False,
                 out_dir: Path | None = None) -> pd.DataFrame:
     """Run notebook 02 for each experiment id (skipping those already in results/phase<N>.csv with the

@@ -46,7 +46,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data.io import rgb_to_bgr
-from ..models.flow import IFBlock, resize, swap_flow
+from ..models.flow import IFBlock, _conv, resize, swap_flow
 from ..models.warp import backward_warp
 from ..results import REPO_ROOT, atomic_write
 from .interpolators import Interpolator
@@ -104,12 +104,25 @@ class IFNetHDv3(nn.Module):
         return m * w0 + (1 - m) * w1, flow, m
 
 
-def load_ifnet_hdv3(path: Path, device="cpu") -> IFNetHDv3:
+def _load(net: nn.Module, path: Path, device) -> nn.Module:
+    """Strict load of a RIFE ``flownet.pkl`` (``module.`` prefix dropped, teacher block skipped)."""
     sd = torch.load(path, map_location="cpu", weights_only=True)
     sd = {k.removeprefix("module."): v for k, v in sd.items() if not k.startswith("module.block_tea")}
-    net = IFNetHDv3()
     net.load_state_dict(sd, strict=True)
     return net.to(device).eval()
+
+
+def load_ifnet_hdv3(path: Path, device="cpu") -> IFNetHDv3:
+    return _load(IFNetHDv3(), path, device)
+
+
+def _bgr_padded(fn, i0: torch.Tensor, i1: torch.Tensor, device, multiple: int) -> torch.Tensor:
+    """``fn(a, b)`` on the RGB pair turned BGR, moved to ``device`` and padded to ``multiple``; its
+    frame cropped back, turned RGB, clamped, on the input's device and dtype."""
+    h, w = i0.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    a, b = (F.pad(rgb_to_bgr(x.to(device)), (0, pw, 0, ph)) for x in (i0, i1))
+    return rgb_to_bgr(fn(a, b)[..., :h, :w]).clamp(0, 1).to(i0)
 
 
 class RifeHDv3(Interpolator):
@@ -124,11 +137,7 @@ class RifeHDv3(Interpolator):
         if not torch.allclose(t.float(), torch.full_like(t.float(), 0.5)):
             raise ValueError("RIFE HDv3 predicts t = 0.5 only; wrap it in RecursiveT for other t")
         dev = next(self.net.parameters()).device
-        h, w = i0.shape[-2:]
-        ph, pw = (-h) % 32, (-w) % 32
-        a, b = (F.pad(rgb_to_bgr(x.to(dev)), (0, pw, 0, ph)) for x in (i0, i1))
-        out = self.net(a, b, scale)[0][..., :h, :w]
-        return rgb_to_bgr(out).clamp(0, 1).to(i0)
+        return _bgr_padded(lambda a, b: self.net(a, b, scale)[0], i0, i1, dev, 32)
 
 
 class RecursiveT(Interpolator):
@@ -148,10 +157,6 @@ class RecursiveT(Interpolator):
     def __call__(self, i0, i1, t, scale=1.0):
         ts = t.flatten().tolist()
         return torch.cat([self._at(i0[j:j + 1], i1[j:j + 1], ts[j], 1) for j in range(len(ts))])
-
-
-def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.PReLU(cout))
 
 
 class IFBlockV39(nn.Module):
@@ -263,11 +268,7 @@ class IFNetV39(nn.Module):
 
 
 def load_ifnet_v39(path: Path, device="cpu") -> IFNetV39:
-    sd = torch.load(path, map_location="cpu", weights_only=True)
-    sd = {k.removeprefix("module."): v for k, v in sd.items() if not k.startswith("module.block_tea")}
-    net = IFNetV39()
-    net.load_state_dict(sd, strict=True)
-    return net.to(device).eval()
+    return _load(IFNetV39(), path, device)
 
 
 class RifeV39(Interpolator):
@@ -283,12 +284,10 @@ class RifeV39(Interpolator):
     @torch.no_grad()
     def __call__(self, i0, i1, t, scale=1.0):
         dev = next(self.net.parameters()).device
-        h, w = i0.shape[-2:]
-        ph, pw = (-h) % 128, (-w) % 128
-        a, b = (F.pad(rgb_to_bgr(x.to(dev)), (0, pw, 0, ph)) for x in (i0, i1))
-        tt = torch.as_tensor(t, dtype=a.dtype, device=dev).reshape(-1, 1, 1, 1)
-        out = self.net(a, b, tt, scale, refine=self.refine)[0][..., :h, :w]
-        return rgb_to_bgr(out).clamp(0, 1).to(i0)
+        tt = torch.as_tensor(t, dtype=torch.float32, device=dev).reshape(-1, 1, 1, 1)
+        if (tt < 0).any() or (tt > 1).any():
+            raise ValueError(f"RIFE v3.9: t must lie in [0, 1], got {tt.flatten().tolist()}")
+        return _bgr_padded(lambda a, b: self.net(a, b, tt, scale, refine=self.refine)[0], i0, i1, dev, 128)
 
 
 RIFE_PEERS = ("rife_hdv3", "rife_v39", "rife_v39_refine")
