@@ -38,7 +38,8 @@ bench.main(argv + (["--variants", *variants] if variants else []))
 
 # %%
 speed = pd.read_csv(f"{results_dir}/speed.csv", dtype={"res": str})
-display(speed.pivot_table(index=["device", "model", "dtype", "exec"], columns="res", values="median_ms").round(1))
+speed["kernels"] = speed["kernels"].fillna("plain")     # "fused": the SSM branch's Triton kernels (CUDA inference)
+display(speed.pivot_table(index=["device", "model", "dtype", "exec", "kernels"], columns="res", values="median_ms").round(1))
 fig = viz.speed_figure(speed)
 save_figure(fig, "08_latency_vs_resolution", results_dir)
 

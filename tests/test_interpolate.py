@@ -106,3 +106,32 @@ def test_clear_errors(tmp_path, bikes_clip):
         interpolate_video(path, tmp_path / "y", Blend(), fps=60, t_mode="recursive", progress=False)
     with pytest.raises(FileNotFoundError, match="no such video"):
         main([str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "o.mp4"), "--factor", "2", "--peer", "blend"])
+
+
+def test_graph_option_needs_cuda_and_a_checkpoint(tmp_path):
+    from vfilib.config import preset
+    from vfilib.interpolate import build_interpolator
+    from vfilib.models import build_model
+
+    with pytest.raises(ValueError, match="not to the peer"):
+        build_interpolator(None, "blend", "cpu", graph=True)
+    with pytest.raises(ValueError, match="needs a CUDA --device"):
+        build_interpolator(str(tmp_path / "best.pt"), None, "cpu", graph=True)
+    interp = ModelInterpolator(build_model(preset("tiny")), graph=True)
+    with pytest.raises(ValueError, match="needs the model on a CUDA device"):
+        interp(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), torch.tensor([0.5]))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device)")
+def test_graph_interpolator_matches_eager_and_keeps_its_outputs():
+    from vfilib.config import preset
+    from vfilib.models import build_model
+
+    model = build_model(preset("tiny", flow="feature")).cuda()
+    eager, graphed = ModelInterpolator(model), ModelInterpolator(model, graph=True)
+    a, b, c = (torch.rand(1, 3, 72, 100, device="cuda") for _ in range(3))
+    first = graphed(a, b, torch.tensor([0.25]))
+    second = graphed(b, c, torch.tensor([0.75]))               # same size: a replay, new t
+    torch.testing.assert_close(first, eager(a, b, torch.tensor([0.25])), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(second, eager(b, c, torch.tensor([0.75])), atol=1e-5, rtol=1e-5)
+    assert len(graphed._graphs) == 1 and not torch.equal(first, second)

@@ -2,6 +2,7 @@
 
     python -m vfilib.bench speed --presets small --res 256 720p 1080p 4k --dtypes fp32 bf16
     python -m vfilib.bench profile --preset small --res 720p      # top kernels (torch.profiler)
+    python -m vfilib.bench profile --preset small --res 720p --by module   # GPU time per model part
 
 Latency: warm-up calls first (Triton JIT and cuDNN autotuning happen there), then N timed calls,
 each synchronised; mean and median reported. Peak memory: ``torch.cuda.max_memory_allocated``
@@ -11,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import statistics
 import time
 
+import pandas as pd
 import torch
 
 from .config import PHASE1_EXPERIMENTS, amp_dtype, preset
 from .models import build_model
+from .models.kernels import FUSED_MODES, fused_mode
 from .results import append_rows, provenance
 
 RESOLUTIONS = {"256": (256, 256), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840),
@@ -81,8 +85,10 @@ def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device,
     return step
 
 
-#: A re-measured configuration replaces its old row in results/speed.csv.
-SPEED_KEY = ["model", "mode", "res", "dtype", "exec", "batch", "tf32", "scale", "tile", "device"]
+#: A re-measured configuration replaces its old row in results/speed.csv. ``kernels``: "fused" (the SSM
+#: branch's Triton kernels, :mod:`vfilib.models.kernels`, inference only) or "plain".
+SPEED_KEY = ["model", "mode", "res", "dtype", "exec", "kernels", "batch", "tf32", "scale", "tile", "device"]
+EXECS = ("eager", "compiled", "graph", "compiled+graph")
 
 
 def speed(args) -> None:
@@ -100,28 +106,36 @@ def speed(args) -> None:
             model = build_model(cfg).to(device)
             if device.type == "cuda":
                 model = model.to(memory_format=torch.channels_last)
-            runner = torch.compile(model, dynamic=False) if compiled == "compiled" else model  # one graph per shape
+            # torch.compile: one graph per shape; "+graph": the compiled forward captured as a CUDA graph
+            runner = torch.compile(model, dynamic=False) if compiled.startswith("compiled") else model
             for mode, batch in [(m, b) for m in args.modes for b in (args.batch if m == "train" else [1])]:
-                for res_name in args.res:
-                    for dt_name in args.dtypes:
-                        row = {"model": label, "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
-                               "mode": mode, "res": res_name, "dtype": dt_name, "exec": compiled,
-                               "batch": batch, "tf32": args.tf32, "scale": args.scale, "tile": args.tile}
-                        call = {"scale": args.scale, "tile": args.tile} if flow else {}
-                        try:
-                            if compiled == "graph" and mode != "infer":
-                                continue                          # graphs: inference only
+                for res_name, dt_name, fused in [(r, d, f) for r in args.res for d in args.dtypes for f in args.fused]:
+                    if compiled.endswith("graph") and mode != "infer":
+                        continue                                  # graphs: inference only
+                    kernels = "fused" if fused == "auto" and mode == "infer" and device.type == "cuda" else "plain"
+                    if fused == "auto" and kernels == "plain" and "off" in args.fused:
+                        continue                                  # the same measurement as fused=off
+                    row = {"model": label, "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
+                           "mode": mode, "res": res_name, "dtype": dt_name, "exec": compiled, "kernels": kernels,
+                           "batch": batch, "tf32": args.tf32, "scale": args.scale, "tile": args.tile}
+                    call = {"scale": args.scale, "tile": args.tile} if flow else {}
+                    step = None
+                    try:
+                        with fused_mode(fused):
                             step = make_step(runner, mode, RESOLUTIONS[res_name], row["batch"], DTYPES[dt_name],
-                                             device, graph=compiled == "graph", **call)
+                                             device, graph=compiled.endswith("graph"), **call)
                             row.update(time_fn(step, device, args.warmup, args.iters))
-                            if mode == "train":
-                                row["samples_per_s"] = batch / row["median_ms"] * 1e3
-                        except torch.OutOfMemoryError:
-                            row.update(mean_ms=float("nan"), median_ms=float("nan"), peak_gib=float("nan"), note="OOM")
-                            torch.cuda.empty_cache()
-                        print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
-                                       for k, v in row.items()), flush=True)
-                        rows.append({**row, **prov})
+                        if mode == "train":
+                            row["samples_per_s"] = batch / row["median_ms"] * 1e3
+                    except torch.OutOfMemoryError:
+                        row.update(mean_ms=float("nan"), median_ms=float("nan"), peak_gib=float("nan"), note="OOM")
+                        torch.cuda.empty_cache()
+                    print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
+                                   for k, v in row.items()), flush=True)
+                    rows.append({**row, **prov})
+                    step = None                                   # frees a captured graph's memory
+                    if device.type == "cuda":
+                        torch.cuda.empty_cache()
             del model, runner
             if device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -130,22 +144,87 @@ def speed(args) -> None:
         print(f"wrote {len(rows)} rows to {args.out}")
 
 
+def _timed_parts(model: torch.nn.Module) -> dict[torch.nn.Module, str]:
+    """The parts of a model a breakdown reports: top-level children and their children (stem,
+    stage3, refine.bottom, ...), every branch of an LGS block, every level of the stem and the decoder.
+    Repeated LGS blocks share one name (``blocks.*``)."""
+    from .models.lgs import LGSBlock
+
+    parts, mods = {}, dict(model.named_modules())
+    for name, m in mods.items():
+        if not name:
+            continue
+        parent = mods[name.rsplit(".", 1)[0]] if "." in name else model
+        grand = mods.get(name.rsplit(".", 2)[0]) if name.count(".") >= 2 else None
+        if (name.count(".") <= 1 or isinstance(parent, LGSBlock)
+                or (isinstance(parent, torch.nn.ModuleList) and not isinstance(grand, LGSBlock)
+                    and name.count(".") <= 3)):
+            parts[m] = re.sub(r"blocks\.\d+", "blocks.*", name)
+    return parts
+
+
+def module_breakdown(model: torch.nn.Module, step, device: torch.device, iters: int = 5) -> pd.DataFrame:
+    """Time per model part (see :func:`_timed_parts`) over ``iters`` calls of ``step``: one
+    ``record_function`` range per part; on CUDA the GPU time of the kernels launched inside it.
+    Columns: part, calls per step, ms per step (GPU on CUDA, else CPU), share of the whole step."""
+    from torch.profiler import ProfilerActivity, profile as tprofile, record_function
+
+    open_ranges, handles = [], []
+
+    def pre(mod, _):
+        r = record_function(f"part:{names[mod]}")
+        r.__enter__()
+        open_ranges.append(r)
+
+    def post(mod, _, __):
+        open_ranges.pop().__exit__(None, None, None)
+
+    names = _timed_parts(model)
+    for m in names:
+        handles += [m.register_forward_pre_hook(pre), m.register_forward_hook(post)]
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    try:
+        with tprofile(activities=acts) as prof:
+            for _ in range(iters):
+                with record_function("part:(whole step)"):
+                    step()
+            _sync(device)
+    finally:
+        for h in handles:
+            h.remove()
+    on_gpu = device.type == "cuda"
+    timing = (lambda e: getattr(e, "device_time_total", None) or getattr(e, "cuda_time_total", 0)) if on_gpu \
+        else (lambda e: e.cpu_time_total)
+    rows = [{"part": e.key[5:], "calls": e.count / iters, "ms": timing(e) / iters / 1e3}
+            for e in prof.key_averages() if e.key.startswith("part:")]
+    df = pd.DataFrame(rows).groupby("part", as_index=False).sum()
+    df["share"] = df["ms"] / df.loc[df["part"] == "(whole step)", "ms"].iloc[0]
+    return df.sort_values("part", key=lambda p: p.str.replace("(", " ", regex=False)).reset_index(drop=True)
+
+
 def profile(args) -> None:
     from torch.profiler import ProfilerActivity, profile as tprofile
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     flow = {"flow": args.flow} if args.flow != "off" else {}
     model = build_model(preset(args.preset, **flow)).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
     call = {"scale": args.scale} if flow else {}
-    step = make_step(model, "infer", RESOLUTIONS[args.res], 1, DTYPES[args.dtype], device, **call)
-    for _ in range(5):
-        step()
-    _sync(device)
-    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    with tprofile(activities=acts) as prof:
+    with fused_mode(args.fused):
+        step = make_step(model, "infer", RESOLUTIONS[args.res], 1, DTYPES[args.dtype], device, **call)
         for _ in range(5):
             step()
         _sync(device)
+        if args.by == "module":
+            with pd.option_context("display.width", 200, "display.max_rows", 200):
+                print(module_breakdown(model, step, device).round(3).to_string(index=False))
+            return
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+        with tprofile(activities=acts) as prof:
+            for _ in range(5):
+                step()
+            _sync(device)
     key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
     print(prof.key_averages().table(sort_by=key, row_limit=args.top))
 
@@ -185,8 +264,11 @@ def main(argv=None) -> None:
     s.add_argument("--res", nargs="+", default=["256", "720p", "1080p"], choices=list(RESOLUTIONS))
     s.add_argument("--dtypes", nargs="+", default=["fp32"], choices=list(DTYPES))
     s.add_argument("--modes", nargs="+", default=["infer"], choices=["infer", "train"])
-    s.add_argument("--compile", nargs="+", default=["eager"], choices=["eager", "compiled", "graph"],
-                   help="eager | compiled (torch.compile, one graph per shape) | graph (CUDA-graph replay)")
+    s.add_argument("--compile", nargs="+", default=["eager"], choices=EXECS,
+                   help="eager | compiled (torch.compile, one graph per shape) | graph (CUDA-graph replay) | "
+                        "compiled+graph (the compiled forward replayed as a CUDA graph)")
+    s.add_argument("--fused", nargs="+", default=["auto"], choices=FUSED_MODES,
+                   help="auto: the SSM branch's fused Triton kernels for inference on CUDA; off: the plain path")
     s.add_argument("--batch", type=int, nargs="+", default=[8], help="batch sizes of the training step")
     s.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=False,
                    help="allow TF32 matmuls/convolutions in fp32 (off: true fp32, as VFIMamba was timed)")
@@ -205,6 +287,9 @@ def main(argv=None) -> None:
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--flow", default="off", choices=["off", "image", "feature", "flow_only"])
     p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--by", default="kernel", choices=["kernel", "module"],
+                   help="kernel: top operators/kernels; module: time per model part (stem, stages, branches, decoder)")
+    p.add_argument("--fused", default="auto", choices=FUSED_MODES)
     p.add_argument("--device")
     q = sub.add_parser("sdpa", help="compare SDPA backends on the window-attention shapes")
     q.add_argument("--preset", default="small")

@@ -247,14 +247,19 @@ def interpolate_video(src: str | Path, dst: str | Path, interp: Interpolator, fa
     return stats
 
 
-def build_interpolator(checkpoint: str | None, peer: str | None, device, amp: str = "off", tile: int = 0) -> Interpolator:
+def build_interpolator(checkpoint: str | None, peer: str | None, device, amp: str = "off", tile: int = 0,
+                       graph: bool = False) -> Interpolator:
     from .eval.interpolators import from_checkpoint, make_peer
 
     if (checkpoint is None) == (peer is None):
         raise ValueError("give exactly one of --checkpoint or --peer")
     if peer:
+        if graph:
+            raise ValueError("--graph applies to vfilib checkpoints, not to the peer methods")
         return make_peer(peer, device)
-    it = from_checkpoint(checkpoint, device, amp_dtype(amp))
+    if graph and torch.device(device).type != "cuda":
+        raise ValueError(f"--graph replays CUDA graphs: it needs a CUDA --device, got {device!r}")
+    it = from_checkpoint(checkpoint, device, amp_dtype(amp), graph=graph)
     it.tile = tile
     return it
 
@@ -275,13 +280,15 @@ def main(argv=None) -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="flow working scale: 0.5 for 2K, 0.25 for 4K")
     ap.add_argument("--tile", type=int, default=0, help="full-resolution stage in tiles of this size (bounded memory)")
     ap.add_argument("--amp", default="off", choices=AMP_MODES)
+    ap.add_argument("--graph", action="store_true",
+                    help="CUDA: capture the model once per frame size and replay it (several times faster at batch 1)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--no_cuts", action="store_true", help="interpolate across scene cuts too")
     args = ap.parse_args(argv)
     if args.checkpoint is None and args.peer is None:
         args.peer = "rife_hdv3"
         print("[interpolate] no --checkpoint given: using the RIFE HDv3 peer")
-    interp = build_interpolator(args.checkpoint, args.peer, args.device, args.amp, args.tile)
+    interp = build_interpolator(args.checkpoint, args.peer, args.device, args.amp, args.tile, args.graph)
     stats = interpolate_video(args.input, args.output, interp, args.factor, args.fps, args.in_fps, args.t_mode,
                               args.scale, args.device, not args.no_cuts)
     print(f"[interpolate] {stats['frames_in']} frames at {stats['in_fps']:.3f} fps -> {stats['frames_out']} at "

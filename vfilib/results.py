@@ -22,7 +22,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def git_commit(root: Path = REPO_ROOT) -> str:
-    """Short commit hash, with '+dirty' when tracked files differ from it; 'unknown' outside git."""
+    """Short commit hash, with '+dirty' when tracked files differ from it; 'unknown' outside git.
+    ``$VFILIB_COMMIT`` overrides it, for copies of the tree whose .git is not the tree's (the lent GPU)."""
+    if os.environ.get("VFILIB_COMMIT"):
+        return os.environ["VFILIB_COMMIT"]
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
                              text=True, check=True).stdout.strip()

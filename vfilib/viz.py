@@ -193,7 +193,7 @@ def vs_reference(speed: pd.DataFrame, reference: pd.DataFrame = VFIMAMBA_H100_MS
     rows = rows[rows["res"].str.replace("_dci", "").isin(ref.index)]
     rows[f"{model} ms"] = rows["res"].str.replace("_dci", "").map(ref)
     rows["ratio"] = rows["median_ms"] / rows[f"{model} ms"]
-    cols = ["model", "res", "dtype", "exec", "scale", "tile", "median_ms", "peak_gib", f"{model} ms", "ratio"]
+    cols = ["model", "res", "dtype", "exec", "kernels", "scale", "tile", "median_ms", "peak_gib", f"{model} ms", "ratio"]
     return rows[[c for c in cols if c in rows]].reset_index(drop=True)
 
 
@@ -207,13 +207,16 @@ def speed_figure(speed: pd.DataFrame, reference: pd.DataFrame = VFIMAMBA_H100_MS
         inf = inf[inf["tile"].fillna(0) == 0]
     if "scale" not in inf:
         inf = inf.assign(scale=1.0)
-    for (device, model, dtype, exe, scale), g in inf.groupby(["device", "model", "dtype", "exec", "scale"]):
+    inf = inf.assign(kernels=inf["kernels"].fillna("plain") if "kernels" in inf else "plain")
+    for (device, model, dtype, exe, kern, scale), g in inf.groupby(["device", "model", "dtype", "exec", "kernels",
+                                                                     "scale"]):
         g = g.set_index("res").reindex([r for r in order if r in set(g["res"])])
         if g.empty:
             continue
         at = f", flow at {scale:g}" if scale != 1 else ""
+        fused = ", fused" if kern == "fused" else ""
         ax.plot([order.index(r) for r in g.index], g["median_ms"], "o-" if "CPU" not in device else "x:",
-                label=f"vfilib {model} ({dtype}, {exe}{at}) on {device[:22]}")
+                label=f"vfilib {model} ({dtype}, {exe}{fused}{at}) on {device[:22]}")
     for model, g in reference.groupby("model"):
         g = g.set_index("res").reindex([r for r in order if r in set(g["res"])])
         ax.plot([order.index(r) for r in g.index], g["median_ms"], "s--", alpha=0.6, label=f"{model} (H100 fp32, measured elsewhere; 4K with flow at 0.25)")

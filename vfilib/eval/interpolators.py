@@ -121,10 +121,16 @@ class Minterpolate(Interpolator):
 
 
 class ModelInterpolator(Interpolator):
-    """A vfilib model (or any nn.Module with forward(I0, I1, t))."""
+    """A vfilib model (or any nn.Module with forward(I0, I1, t)).
 
-    def __init__(self, model: torch.nn.Module, name: str = "vfilib", amp: torch.dtype | None = None, tile: int = 0):
-        self.model, self.name, self.amp, self.tile = model.eval(), name, amp, tile
+    ``graph=True`` (CUDA): each new (shape, scale, tile) is captured once as a CUDA graph
+    (:class:`vfilib.models.graph.GraphedForward`) and replayed for the following frames of the same
+    size: at batch 1 that removes the per-kernel launch cost (see results/speed.csv, exec=graph)."""
+
+    def __init__(self, model: torch.nn.Module, name: str = "vfilib", amp: torch.dtype | None = None, tile: int = 0,
+                 graph: bool = False):
+        self.model, self.name, self.amp, self.tile, self.graph = model.eval(), name, amp, tile, graph
+        self._graphs: dict[tuple, object] = {}
 
     @torch.no_grad()
     def __call__(self, i0, i1, t, scale=1.0):
@@ -132,15 +138,26 @@ class ModelInterpolator(Interpolator):
         kw = {"scale": scale} if "scale" in self.model.forward.__code__.co_varnames else {}
         if self.tile and scale != 1:
             kw["tile"] = self.tile
+        i0, i1, t = i0.to(dev), i1.to(dev), torch.as_tensor(t, dtype=i0.dtype).to(dev)
+        if self.graph:
+            if dev.type != "cuda":
+                raise ValueError(f"graph=True needs the model on a CUDA device, it is on {dev}")
+            key = (tuple(i0.shape), str(i0.dtype), scale, kw.get("tile", 0))
+            if key not in self._graphs:
+                from ..models.graph import GraphedForward
+
+                self._graphs[key] = GraphedForward(self.model, i0, i1, 0.5, self.amp, **kw)
+            return self._graphs[key](i0, i1, t).float().clone()   # the graph's output buffer is reused
         with torch.autocast(dev.type, dtype=self.amp, enabled=self.amp is not None):
-            return self.model(i0.to(dev), i1.to(dev), t.to(dev), **kw).float()
+            return self.model(i0, i1, t, **kw).float()
 
 
-def from_checkpoint(path: str, device: str | torch.device = "cpu", amp: torch.dtype | None = None) -> ModelInterpolator:
+def from_checkpoint(path: str, device: str | torch.device = "cpu", amp: torch.dtype | None = None,
+                    graph: bool = False) -> ModelInterpolator:
     from ..train.checkpoint import load_model
 
     model = load_model(path, map_location=device).to(device)
-    return ModelInterpolator(model, name=f"vfilib:{model.cfg.name}", amp=amp)
+    return ModelInterpolator(model, name=f"vfilib:{model.cfg.name}", amp=amp, graph=graph)
 
 
 PEERS = {"blend": Blend, "dis": DISFlow, "minterpolate": Minterpolate}

@@ -11,7 +11,8 @@
 
 The scan runs on the official kernels (Triton SSD / CUDA selective scan) when ``impl`` resolves to
 ``official``, else on vfilib's pure-PyTorch versions in :mod:`vfilib.models.ssd`. The SSM core runs
-in float32 under autocast.
+in float32 under autocast. For inference on CUDA, the scan gathers, conv1d and output norm of
+:meth:`Mamba2Mixer.forward_scanned` run as fused Triton kernels (:mod:`vfilib.models.kernels`).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange, repeat
 
-from . import ssd
+from . import kernels, ssd
 
 
 @functools.lru_cache(maxsize=1)
@@ -115,8 +116,12 @@ class Mamba2Mixer(nn.Module):
     def _scan(self, xBC: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
         """Causal conv + SSD over sequences. xBC: (n, L, conv_dim), dt: (n, L, nheads) -> y (n, L, d_inner)."""
         seqlen = xBC.shape[1]
+        return self._ssd(F.silu(self.conv1d(xBC.transpose(1, 2))[..., :seqlen].transpose(1, 2)), dt)
+
+    def _ssd(self, xBC: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
+        """SSD core on conv outputs. xBC: (n, L, conv_dim) after conv + SiLU, dt: (n, L, nheads)
+        -> y (n, L, d_inner) in float32 (float64 stays float64)."""
         impl = resolve_impl(self.impl, xBC.device)
-        xBC = F.silu(self.conv1d(xBC.transpose(1, 2))[..., :seqlen].transpose(1, 2))
         x, B, C = torch.split(xBC, [self.d_inner, self.ngroups * self.d_state, self.ngroups * self.d_state], dim=-1)
         x = rearrange(x, "b l (h p) -> b l h p", p=self.headdim)
         B = rearrange(B, "b l (g n) -> b l g n", g=self.ngroups)
@@ -126,10 +131,8 @@ class Mamba2Mixer(nn.Module):
             f = (lambda t: t.double()) if xBC.dtype == torch.float64 else (lambda t: t.float())
             args = (f(x), f(dt), f(A), f(B), f(C))
             kw = dict(chunk_size=self.chunk_size, D=f(self.D), dt_bias=f(self.dt_bias), dt_softplus=True)
-            if impl == "official":
-                y = official_kernels()["ssd"](*[a.contiguous() for a in args], **kw)
-            else:
-                y = ssd.ssd_chunked(*args, **kw)
+            # the official kernel takes strided views (unit last stride), so no copies here
+            y = (official_kernels()["ssd"] if impl == "official" else ssd.ssd_chunked)(*args, **kw)
         return rearrange(y, "b l h p -> b l (h p)")
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
@@ -148,6 +151,10 @@ class Mamba2Mixer(nn.Module):
         n_dir = idx.shape[0]
         z, xBC, dt = self._split(self.in_proj(pool))
         seq = lambda t: rearrange(t[:, idx], "n d l c -> (d n) l c")       # noqa: E731
+        if kernels.use_fused(pool):   # inference on CUDA: gather+conv+SiLU and unscan+norm+sum fused
+            y = self._ssd(kernels.scan_conv_silu(xBC, idx, self.conv1d.weight, self.conv1d.bias), seq(dt))
+            y = kernels.merge_gated_rmsnorm(y, inv, z, self.norm.weight, self.norm.eps, self.norm.group_size)
+            return self.out_proj(y.to(pool.dtype))
         y = rearrange(self._scan(seq(xBC), seq(dt)), "(d n) l c -> n d l c", d=n_dir)
         y = y[:, torch.arange(n_dir, device=y.device)[:, None], inv]          # back in token order
         y = self.norm(y, z[:, None].expand_as(y)).sum(1)
