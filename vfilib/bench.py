@@ -95,10 +95,12 @@ def speed(args) -> None:
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32
     flow = {"flow": args.flow} if args.flow != "off" else {}
-    configs = [(p + (f"+flow_{args.flow}" if flow else ""), preset(p, **flow)) for p in args.presets]
+    over = {**flow, **({"chunk_size": args.chunk_size} if args.chunk_size else {})}  # chunk: same result, other speed
+    tag = (f"+flow_{args.flow}" if flow else "") + (f"@chunk{args.chunk_size}" if args.chunk_size else "")
+    configs = [(p + tag, preset(p, **over)) for p in args.presets]
     for exp_id in args.variants or []:
         e = next(e for e in PHASE1_EXPERIMENTS if e.id == exp_id)
-        configs.append((f"{args.presets[0]}:{e.id}", preset(args.presets[0], **e.overrides)))
+        configs.append((f"{args.presets[0]}:{e.id}{tag}", preset(args.presets[0], **{**e.overrides, **over})))
     prov = provenance(device)
     rows = []
     for label, cfg in configs:
@@ -165,8 +167,10 @@ def _timed_parts(model: torch.nn.Module) -> dict[torch.nn.Module, str]:
 
 def module_breakdown(model: torch.nn.Module, step, device: torch.device, iters: int = 5) -> pd.DataFrame:
     """Time per model part (see :func:`_timed_parts`) over ``iters`` calls of ``step``: one
-    ``record_function`` range per part; on CUDA the GPU time of the kernels launched inside it.
-    Columns: part, calls per step, ms per step (GPU on CUDA, else CPU), share of the whole step."""
+    ``record_function`` range per part; on CUDA the GPU time of the kernels launched inside it (not
+    the launch gaps, so eager-mode profiling gives the work a CUDA-graph replay does). Columns: part,
+    calls per step, ms per step (GPU on CUDA, else CPU), share of the whole step."""
+    from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile as tprofile, record_function
 
     open_ranges, handles = [], []
@@ -192,11 +196,11 @@ def module_breakdown(model: torch.nn.Module, step, device: torch.device, iters: 
     finally:
         for h in handles:
             h.remove()
-    on_gpu = device.type == "cuda"
-    timing = (lambda e: getattr(e, "device_time_total", None) or getattr(e, "cuda_time_total", 0)) if on_gpu \
-        else (lambda e: e.cpu_time_total)
-    rows = [{"part": e.key[5:], "calls": e.count / iters, "ms": timing(e) / iters / 1e3}
-            for e in prof.key_averages() if e.key.startswith("part:")]
+    # CPU-side range events only: their device_time_total sums the kernels launched inside them (the
+    # GPU-side copies of the ranges span idle gaps too); on CPU, the ranges' own CPU time.
+    rows = [{"part": e.name[5:], "calls": 1 / iters,
+             "ms": (e.device_time_total if device.type == "cuda" else e.cpu_time_total) / iters / 1e3}
+            for e in prof.events() if e.name.startswith("part:") and e.device_type == DeviceType.CPU]
     df = pd.DataFrame(rows).groupby("part", as_index=False).sum()
     df["share"] = df["ms"] / df.loc[df["part"] == "(whole step)", "ms"].iloc[0]
     return df.sort_values("part", key=lambda p: p.str.replace("(", " ", regex=False)).reset_index(drop=True)
@@ -227,6 +231,40 @@ def profile(args) -> None:
             _sync(device)
     key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
     print(prof.key_averages().table(sort_by=key, row_limit=args.top))
+
+
+def ssd(args) -> None:
+    """The official SSD kernel on the shapes of a preset's LGS stages at a resolution, for several
+    chunk sizes and input dtypes. The chunk size changes only how the scan is split, not its result
+    (the printed difference to chunk 256 / fp32 shows it), so it is a free inference setting."""
+    from .models.mamba import official_kernels
+
+    kern = official_kernels()
+    if kern is None or not torch.cuda.is_available():
+        raise SystemExit("bench ssd needs CUDA and mamba_ssm")
+    device, cfg = torch.device("cuda"), preset(args.preset)
+    h, w = RESOLUTIONS[args.res]
+    g = torch.Generator(device="cpu").manual_seed(0)
+    for stage, dim in enumerate(cfg.dims[3:]):
+        length = 2 * -(-h // 2 ** (3 + stage)) * -(-w // 2 ** (3 + stage))      # both frames, one pool
+        nheads = cfg.expand * dim // cfg.headdim
+        mk = lambda *shape: torch.randn(*shape, generator=g).to(device)      # noqa: E731
+        x, dt = mk(4, length, nheads, cfg.headdim), mk(4, length, nheads) - 3
+        B, C = mk(4, length, cfg.ngroups, cfg.d_state), mk(4, length, cfg.ngroups, cfg.d_state)
+        A, D, bias = -torch.rand(nheads, device=device) - 0.5, torch.ones(nheads, device=device), torch.zeros(nheads, device=device)
+        ref = None
+        for dt_name in ("fp32", "bf16"):
+            cast = (lambda t: t) if dt_name == "fp32" else (lambda t: t.bfloat16())
+            for chunk in args.chunks:
+                fn = lambda: kern["ssd"](cast(x), dt, A, cast(B), cast(C), chunk_size=chunk, D=D, dt_bias=bias,  # noqa: E731
+                                         dt_softplus=True)
+                y = fn().float()
+                ref = y if ref is None else ref
+                err = ((y - ref).abs().max() / ref.abs().max()).item()
+                r = time_fn(fn, device, 5, 20)
+                print(f"stage 1/{2 ** (3 + stage)} L={length} heads={nheads}x{cfg.headdim} state={cfg.d_state} "
+                      f"x/B/C {dt_name} chunk {chunk:4d}: {r['median_ms']:.3f} ms  (max rel. diff to chunk "
+                      f"{args.chunks[0]} fp32: {err:.1e})", flush=True)
 
 
 def sdpa(args) -> None:
@@ -275,6 +313,7 @@ def main(argv=None) -> None:
     s.add_argument("--flow", default="off", choices=["off", "image", "feature", "flow_only"],
                    help="time the Phase-2/3 flow model of each preset")
     s.add_argument("--scale", type=float, default=1.0, help="flow models: working scale (0.25 for 4K)")
+    s.add_argument("--chunk_size", type=int, help="override the preset's SSD chunk size (label: model@chunkN)")
     s.add_argument("--tile", type=int, default=0, help="flow models with scale < 1: full-resolution tile size")
     s.add_argument("--warmup", type=int, default=10)
     s.add_argument("--iters", type=int, default=50)
@@ -296,8 +335,12 @@ def main(argv=None) -> None:
     q.add_argument("--res", default="720p", choices=list(RESOLUTIONS))
     q.add_argument("--dtype", default="bf16", choices=list(DTYPES))
     q.add_argument("--device")
+    r = sub.add_parser("ssd", help="the SSD kernel on a preset's stage shapes: chunk sizes x input dtypes")
+    r.add_argument("--preset", default="small")
+    r.add_argument("--res", default="720p", choices=list(RESOLUTIONS))
+    r.add_argument("--chunks", type=int, nargs="+", default=[256, 128, 64])
     args = ap.parse_args(argv)
-    {"speed": speed, "profile": profile, "sdpa": sdpa}[args.cmd](args)
+    {"speed": speed, "profile": profile, "sdpa": sdpa, "ssd": ssd}[args.cmd](args)
 
 
 if __name__ == "__main__":
