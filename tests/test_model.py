@@ -112,3 +112,14 @@ def test_matvlm_copies_v_k_q_into_x_b_c():
 
 def test_matvlm_skips_non_hybrid_models():
     assert matvlm_init_model(build_model(preset("tiny", backbone_mode="mamba2_only"))) == {}
+
+
+@pytest.mark.parametrize("overrides,call", [({}, {}), ({"flow": "feature"}, {"scale": 0.5, "tile": 32})])
+def test_inference_traces_to_one_graph(overrides, call):
+    """torch.compile sees the whole forward as one graph: no data-dependent checks while compiling,
+    scan indices as constants, the fused kernels and the official SSD as custom ops."""
+    model = build_model(preset("tiny", **overrides)).eval()
+    i0, i1 = torch.rand(2, 1, 3, 64, 96)
+    with torch.no_grad():
+        ex = torch._dynamo.explain(model)(i0, i1, 0.5, **call)
+    assert ex.graph_count == 1 and ex.graph_break_count == 0, [str(b.reason)[:120] for b in ex.break_reasons]

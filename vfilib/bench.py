@@ -104,12 +104,13 @@ def speed(args) -> None:
     prov = provenance(device)
     rows = []
     for label, cfg in configs:
+        model = build_model(cfg).to(device)
+        if device.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        # torch.compile (one graph per shape), shared by "compiled" and "compiled+graph" (its CUDA-graph replay)
+        compiled_model = torch.compile(model, dynamic=False) if any(c.startswith("compiled") for c in args.compile) else None
         for compiled in args.compile:
-            model = build_model(cfg).to(device)
-            if device.type == "cuda":
-                model = model.to(memory_format=torch.channels_last)
-            # torch.compile: one graph per shape; "+graph": the compiled forward captured as a CUDA graph
-            runner = torch.compile(model, dynamic=False) if compiled.startswith("compiled") else model
+            runner = compiled_model if compiled.startswith("compiled") else model
             for mode, batch in [(m, b) for m in args.modes for b in (args.batch if m == "train" else [1])]:
                 for res_name, dt_name, fused in [(r, d, f) for r in args.res for d in args.dtypes for f in args.fused]:
                     if compiled.endswith("graph") and mode != "infer":
@@ -135,14 +136,15 @@ def speed(args) -> None:
                     print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
                                    for k, v in row.items()), flush=True)
                     rows.append({**row, **prov})
+                    if args.out:                                  # row by row: a cut-off run keeps what it measured
+                        append_rows(args.out, rows[-1:], key=SPEED_KEY)
                     step = None                                   # frees a captured graph's memory
                     if device.type == "cuda":
                         torch.cuda.empty_cache()
-            del model, runner
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
+        del model, runner, compiled_model
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
     if args.out:
-        append_rows(args.out, rows, key=SPEED_KEY)
         print(f"wrote {len(rows)} rows to {args.out}")
 
 

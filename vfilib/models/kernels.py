@@ -18,7 +18,8 @@ direction and sums them (about a dozen full passes over (4N, L, C) tensors). Two
 Both equal their ``*_ref`` (the computation of :class:`vfilib.models.mamba.Mamba2Mixer`'s plain
 path) up to float rounding; ``tests/test_kernels.py`` checks it. On CUDA tensors they run compiled;
 on CPU tensors through Triton's interpreter (``TRITON_INTERPRET=1``; slow, for the tests). They have no backward: the mixer
-uses them only when no gradient is needed (:func:`use_fused`).
+uses them only when no gradient is needed (:func:`use_fused`). Each is a ``torch.library`` custom op,
+so ``torch.compile`` keeps one graph across them instead of breaking at every Triton launch.
 
 Switch: ``VFILIB_FUSED`` = ``auto`` (default: fused on CUDA without autograd) | ``off``, or
 ``with fused_mode("off"): ...`` (the speed benchmark compares both).
@@ -41,6 +42,7 @@ except ImportError:  # the plain path needs no Triton
 
 FUSED_MODES = ("auto", "off")
 _mode = [os.environ.get("VFILIB_FUSED", "auto")]
+_INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"     # Triton's interpreter: the kernels on CPU (tests)
 
 
 @contextlib.contextmanager
@@ -61,7 +63,7 @@ def use_fused(t: torch.Tensor) -> bool:
     through ``t``."""
     if _mode[0] not in FUSED_MODES:
         raise ValueError(f"VFILIB_FUSED={_mode[0]!r}: choose from {FUSED_MODES}")
-    on_device = t.is_cuda or os.environ.get("TRITON_INTERPRET") == "1"     # the interpreter: CPU tests
+    on_device = t.is_cuda or _INTERPRET
     return (_mode[0] == "auto" and triton is not None and on_device and t.dtype != torch.float64
             and not (torch.is_grad_enabled() and t.requires_grad))
 
@@ -140,7 +142,7 @@ def _kernel(fn, on_cuda: bool):
     """``triton.jit(fn)``, made on first use (so ``TRITON_INTERPRET=1`` set by then applies)."""
     if triton is None:
         raise RuntimeError("the fused kernels need Triton (pip install triton)")
-    if not on_cuda and os.environ.get("TRITON_INTERPRET") != "1":
+    if not on_cuda and not _INTERPRET:
         raise ValueError("the fused kernels run on CUDA tensors, or on CPU tensors under Triton's "
                          "interpreter (set TRITON_INTERPRET=1 before Python starts)")
     return triton.jit(fn)
@@ -154,19 +156,29 @@ def _check_last_dim(name: str, t: torch.Tensor) -> None:
 def scan_conv_silu(src: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """Fused gather + causal depthwise conv1d + SiLU: (N, T, C), (D, L) -> (D*N, L, C) float32.
     ``src`` may be a strided view (a column slice of the projection output)."""
-    n, _, c = src.shape
-    nd, seqlen = idx.shape
-    k = weight.shape[-1]
+    c, k = src.shape[2], weight.shape[-1]
     if weight.shape != (c, 1, k) or bias.shape != (c,):
         raise ValueError(f"conv weight {tuple(weight.shape)} / bias {tuple(bias.shape)} do not fit {c} channels")
     _check_last_dim("src", src)
+    return _scan_conv_silu_op(src, idx, weight, bias)
+
+
+@torch.library.custom_op("vfilib::scan_conv_silu", mutates_args=())
+def _scan_conv_silu_op(src: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    n, _, c = src.shape
+    nd, seqlen = idx.shape
     out = torch.empty(nd * n, seqlen, c, device=src.device, dtype=torch.float32)
     block_l, block_c = 64, min(64, triton.next_power_of_2(c))
     grid = (triton.cdiv(seqlen, block_l), triton.cdiv(c, block_c), nd * n)
     _kernel(_scan_conv_silu_kernel, src.is_cuda)[grid](
         src, idx.contiguous(), weight.contiguous(), bias.contiguous(), out, n, seqlen, c,
-        src.stride(0), src.stride(1), K=k, BLOCK_L=block_l, BLOCK_C=block_c)
+        src.stride(0), src.stride(1), K=weight.shape[-1], BLOCK_L=block_l, BLOCK_C=block_c)
     return out
+
+
+@_scan_conv_silu_op.register_fake
+def _(src, idx, weight, bias):
+    return src.new_empty(idx.shape[0] * src.shape[0], idx.shape[1], src.shape[2], dtype=torch.float32)
 
 
 def merge_gated_rmsnorm(y: torch.Tensor, inv: torch.Tensor, z: torch.Tensor, weight: torch.Tensor,
@@ -179,6 +191,14 @@ def merge_gated_rmsnorm(y: torch.Tensor, inv: torch.Tensor, z: torch.Tensor, wei
         raise ValueError(f"y {tuple(y.shape)} / z {tuple(z.shape)} / group {group_size} do not fit {nd} directions")
     _check_last_dim("y", y)
     _check_last_dim("z", z)
+    return _merge_gated_rmsnorm_op(y, inv, z, weight, eps, group_size)
+
+
+@torch.library.custom_op("vfilib::merge_gated_rmsnorm", mutates_args=())
+def _merge_gated_rmsnorm_op(y: torch.Tensor, inv: torch.Tensor, z: torch.Tensor, weight: torch.Tensor,
+                            eps: float, group_size: int) -> torch.Tensor:
+    n, t, e = z.shape
+    nd = inv.shape[0]
     out = torch.empty(n, t, e, device=z.device, dtype=torch.float32)
     block_g = triton.next_power_of_2(group_size)
     block_t = max(1, min(32, 4096 // block_g))
@@ -187,3 +207,8 @@ def merge_gated_rmsnorm(y: torch.Tensor, inv: torch.Tensor, z: torch.Tensor, wei
         y, inv.contiguous(), z, weight.contiguous(), out, n, t, e, y.stride(0), y.stride(1),
         z.stride(0), z.stride(1), eps, D=nd, G=group_size, BLOCK_T=block_t, BLOCK_G=block_g)
     return out
+
+
+@_merge_gated_rmsnorm_op.register_fake
+def _(y, inv, z, weight, eps, group_size):
+    return z.new_empty(z.shape, dtype=torch.float32)

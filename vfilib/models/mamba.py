@@ -38,6 +38,19 @@ def official_kernels() -> dict | None:
     return {"ssd": mamba_chunk_scan_combined, "selective_scan": selective_scan_fn}
 
 
+@torch.library.custom_op("vfilib::ssd_official", mutates_args=())
+def ssd_official(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
+                 D: torch.Tensor, dt_bias: torch.Tensor, chunk_size: int) -> torch.Tensor:
+    """The official SSD forward (``dt_softplus=True``) as an opaque op, so ``torch.compile`` keeps one
+    graph around it (inference: no backward). x (b, l, h, p), dt (b, l, h), B/C (b, l, g, n) -> (b, l, h, p)."""
+    return official_kernels()["ssd"](x, dt, A, B, C, chunk_size=chunk_size, D=D, dt_bias=dt_bias, dt_softplus=True)
+
+
+@ssd_official.register_fake
+def _(x, dt, A, B, C, D, dt_bias, chunk_size):
+    return torch.empty(x.shape, device=x.device, dtype=x.dtype)
+
+
 def resolve_impl(impl: str, device: torch.device) -> str:
     """'auto' -> 'official' on CUDA when mamba_ssm imports, else 'torch'."""
     if impl == "torch":
@@ -132,7 +145,10 @@ class Mamba2Mixer(nn.Module):
             args = (f(x), f(dt), f(A), f(B), f(C))
             kw = dict(chunk_size=self.chunk_size, D=f(self.D), dt_bias=f(self.dt_bias), dt_softplus=True)
             # the official kernel takes strided views (unit last stride), so no copies here
-            y = (official_kernels()["ssd"] if impl == "official" else ssd.ssd_chunked)(*args, **kw)
+            if impl == "official" and kernels.use_fused(xBC):      # inference: the op torch.compile sees through
+                y = ssd_official(*args, kw["D"], kw["dt_bias"], self.chunk_size)
+            else:
+                y = (official_kernels()["ssd"] if impl == "official" else ssd.ssd_chunked)(*args, **kw)
         return rearrange(y, "b l h p -> b l (h p)")
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:

@@ -57,10 +57,15 @@ def merge_index(mode: str, h: int, w: int) -> torch.Tensor:
 
 
 @lru_cache(maxsize=256)
+def _indices_on(mode: str, h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return scan_index(mode, h, w).to(device), merge_index(mode, h, w).to(device)
+
+
+@torch.compiler.assume_constant_result
 def indices_on(mode: str, h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """(scan_index, merge_index) already on ``device``: no host-to-device copy per call (which would
-    also break CUDA-graph capture)."""
-    return scan_index(mode, h, w).to(device), merge_index(mode, h, w).to(device)
+    also break CUDA-graph capture), and constants of a ``torch.compile`` graph (not recomputed in it)."""
+    return _indices_on(mode, h, w, device)
 
 
 def to_pool(x: torch.Tensor, mode: str) -> torch.Tensor:

@@ -57,8 +57,8 @@ def as_time(t, batch: int, like: torch.Tensor) -> torch.Tensor:
     t = t.reshape(-1)
     if t.numel() != batch:
         raise ValueError(f"t has {t.numel()} values for a batch of {batch}")
-    if t.is_cuda and torch.cuda.is_current_stream_capturing():
-        return t.view(batch, 1, 1, 1)                  # no host sync inside a CUDA-graph capture
+    if torch.compiler.is_compiling() or (t.is_cuda and torch.cuda.is_current_stream_capturing()):
+        return t.view(batch, 1, 1, 1)      # no host sync in a CUDA-graph capture, no graph break in torch.compile
     if not torch.isfinite(t).all() or (t < 0).any() or (t > 1).any():
         raise ValueError(f"t must lie in [0, 1], got {t.tolist()}")
     return t.view(batch, 1, 1, 1)
