@@ -184,3 +184,24 @@ def test_amp_change_pairs_each_checkpoint_and_split():
     assert amp_dtype("bf16") is torch.bfloat16 and amp_dtype("off") is None
     with pytest.raises(ValueError, match="amp 'fp8'"):
         amp_dtype("fp8")
+
+
+def test_cli_ssm_dtype_variants_of_a_checkpoint(embedded_cache, tmp_path, capsys):
+    """--ssm_dtype fp32 autocast evaluates the checkpoint twice (the override reaches the model) and
+    prints the PSNR change; on CPU the pure-PyTorch SSD ignores 'autocast', so the change is 0."""
+    from vfilib.config import preset
+    from vfilib.eval.__main__ import main
+    from vfilib.models import build_model
+    from vfilib.train.checkpoint import load_model, save
+
+    cache, _ = embedded_cache
+    model = build_model(preset("tiny"))
+    save(tmp_path / "m.pt", {"model_config": model.cfg.to_dict(), "model": model.state_dict()})
+    assert load_model(tmp_path / "m.pt", ssm_dtype="autocast").cfg.ssm_dtype == "autocast"
+    out = tmp_path / "b.csv"
+    main(["--bench", "embedded", "--path", str(cache), "--ckpt", str(tmp_path / "m.pt"), "--splits", "easy",
+          "--max_samples", "2", "--ssm_dtype", "fp32", "autocast", "--device", "cpu", "--out", str(out)])
+    t = pd.read_csv(out).set_index("method")
+    a, b = (f"vfilib:tiny:{tmp_path / 'm.pt'}@{s}" for s in ("fp32", "fp32+ssm_autocast"))
+    assert t.loc[a, "psnr"] == t.loc[b, "psnr"]
+    assert "psnr_change_vs_fp32" in capsys.readouterr().out

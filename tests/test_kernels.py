@@ -51,6 +51,20 @@ def test_scan_conv_silu_matches_reference(mode, h, w, n, channels):
 
 
 @needs_kernels
+def test_scan_conv_silu_writes_bf16():
+    """out_dtype=bf16: the float32 result rounded once to bf16 (the SSD input of ssm_dtype='autocast'),
+    within one bf16 step of it (Triton's interpreter truncates where the GPU rounds to nearest)."""
+    idx = scan_index("interleaved", 5, 7).to(DEVICE)
+    src = torch.randn(1, idx.shape[1], 24, device=DEVICE, dtype=torch.bfloat16)
+    weight, bias = torch.randn(24, 1, 4, device=DEVICE), torch.randn(24, device=DEVICE)
+    out = K.scan_conv_silu(src, idx, weight, bias, torch.bfloat16)
+    ref = K.scan_conv_silu_ref(src, idx, weight, bias)
+    assert out.dtype == torch.bfloat16
+    assert not torch.equal(out.float(), ref)                # really rounded
+    torch.testing.assert_close(out.float(), ref, atol=1e-6, rtol=2 ** -7)
+
+
+@needs_kernels
 def test_scan_conv_silu_first_taps_are_causal():
     """Output position l only sees scan positions <= l: changing the last token in scan order
     changes only the last output row of that direction."""
@@ -142,3 +156,34 @@ def test_bf16_autocast_fused_close_to_plain():
         with K.fused_mode("off"):
             plain = model(i0, i1, 0.5)
     assert (fused.float() - plain.float()).abs().max() < 2e-2
+
+
+def test_core_dtype_follows_ssm_dtype():
+    """The SSD input dtype: float32 by default; the activations' half dtype only with
+    ssm_dtype='autocast' on the official kernels; the pure-PyTorch path always float32."""
+    t16 = torch.zeros(2, 3, dtype=torch.bfloat16)
+    assert Mamba2Mixer(32, headdim=16).core_dtype(t16) == torch.float32
+    assert Mamba2Mixer(32, headdim=16, ssm_dtype="autocast", impl="torch").core_dtype(t16) == torch.float32
+    assert Mamba2Mixer(32, headdim=16, ssm_dtype="autocast").core_dtype(t16.double()) == torch.float64
+    with pytest.raises(ValueError, match="ssm_dtype"):
+        Mamba2Mixer(32, headdim=16, ssm_dtype="bf16")
+    with pytest.raises(ValueError, match="ssm_dtype"):
+        preset("tiny", ssm_dtype="half")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device)")
+@pytest.mark.parametrize("fused", ["auto", "off"])
+def test_ssm_dtype_autocast_close_to_fp32_core(fused):
+    """ssm_dtype='autocast' (bf16 x, B, C into the official SSD) changes the output of a bf16
+    model by bf16 rounding only, on the fused and the plain path."""
+    torch.manual_seed(0)
+    model = build_model(preset("small")).cuda().eval()
+    fast = build_model(preset("small", ssm_dtype="autocast")).cuda().eval()
+    fast.load_state_dict(model.state_dict())
+    mixer = next(m for m in fast.modules() if isinstance(m, Mamba2Mixer))
+    assert mixer.core_dtype(torch.zeros(1, device="cuda", dtype=torch.bfloat16)) == torch.bfloat16
+    i0, i1 = torch.rand(2, 1, 3, 64, 96, device="cuda")
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16), K.fused_mode(fused):
+        ref, out = model(i0, i1, 0.5).float(), fast(i0, i1, 0.5).float()
+    diff = (out - ref).abs().max().item()
+    assert 0 < diff < 2e-2, diff

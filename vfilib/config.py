@@ -21,6 +21,7 @@ BACKBONE_MODES = ("hybrid", "mamba2_only", "gated_attn_only")
 SCAN_MODES = ("interleaved", "sequential", "per_frame")
 MHC_MODES = ("off", "mhc", "mhc_lite")
 SSM_IMPLS = ("auto", "torch", "official")
+SSM_DTYPES = ("fp32", "autocast")
 MAMBA_VERSIONS = (1, 2)
 FLOW_MODES = ("off", "image", "feature", "flow_only")
 AMP_MODES = ("off", "fp32", "bf16", "fp16")      # "off" and "fp32" both mean: no autocast
@@ -74,6 +75,10 @@ class ModelConfig:
     ngroups: int = 1
     chunk_size: int = 64
     ssm_impl: str = "auto"              # auto | torch | official
+    # SSD inputs x, B, C: fp32 (default) | autocast (kept in the activations' dtype, bf16 under bf16
+    # autocast, on the official kernels; dt, A, D and the chunk states stay fp32). An inference-speed
+    # setting: the weights are the same, the PSNR change is measured by ``python -m vfilib.eval --ssm_dtype``
+    ssm_dtype: str = "fp32"
     # --- Mamba1 (Exp-1d) ---
     mamba1_d_state: int = 16
 
@@ -99,6 +104,8 @@ class ModelConfig:
             bad(f"use_mhc {self.use_mhc!r} not in {MHC_MODES}")
         if self.ssm_impl not in SSM_IMPLS:
             bad(f"ssm_impl {self.ssm_impl!r} not in {SSM_IMPLS}")
+        if self.ssm_dtype not in SSM_DTYPES:
+            bad(f"ssm_dtype {self.ssm_dtype!r} not in {SSM_DTYPES}")
         if self.mamba_version not in MAMBA_VERSIONS:
             bad(f"mamba_version must be 1 or 2, got {self.mamba_version}")
         if self.flow not in FLOW_MODES:

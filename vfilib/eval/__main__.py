@@ -3,9 +3,11 @@
     python -m vfilib.eval --bench embedded --peers blend dis minterpolate rife_hdv3
     python -m vfilib.eval --bench snu_film --path /data/SNU-FILM --ckpt runs/exp1c/best.pt --tta
     python -m vfilib.eval --bench embedded --ckpt runs/exp2c_small/best.pt --amp fp32 bf16   # + PSNR change
+    python -m vfilib.eval --bench embedded --ckpt runs/exp2c_small/best.pt --amp fp32 bf16 --ssm_dtype fp32 autocast
 
-With several ``--amp`` modes each checkpoint is evaluated under each (method name ``...@bf16``) and
-the PSNR change against the first mode is printed per split.
+With several ``--amp`` modes (or ``--ssm_dtype`` settings) each checkpoint is evaluated under each
+(method name ``...@bf16``, ``...@bf16+ssm_autocast``) and the PSNR change against the first is
+printed per split.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import argparse
 import pandas as pd
 import torch
 
-from ..config import AMP_MODES, amp_dtype
+from ..config import AMP_MODES, SSM_DTYPES, amp_dtype
 from .benchmark import BENCHMARKS, run
 from .interpolators import from_checkpoint, make_peer
 
@@ -33,14 +35,18 @@ def main(argv=None) -> None:
     ap.add_argument("--recursive", action="store_true", help="multi-frame by bisection instead of direct t")
     ap.add_argument("--amp", nargs="+", default=["fp32"], choices=AMP_MODES,
                     help="autocast mode(s) of the checkpoints; several: also print the PSNR change")
+    ap.add_argument("--ssm_dtype", nargs="+", default=["fp32"], choices=SSM_DTYPES,
+                    help="SSD input dtype(s) (autocast: bf16 x, B, C under --amp bf16); several: PSNR change")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", default="results/benchmarks.csv")
     args = ap.parse_args(argv)
     interps, ckpts = [], {}
+    variants = [(amp, sd) for amp in args.amp for sd in args.ssm_dtype]
+    labels = [amp + ("" if sd == "fp32" else f"+ssm_{sd}") for amp, sd in variants]
     for c in args.ckpt:
-        for amp in args.amp:
-            it = from_checkpoint(c, args.device, amp_dtype(amp))
-            it.name = f"{it.name}:{c}" + (f"@{amp}" if len(args.amp) > 1 else "")
+        for (amp, sd), label in zip(variants, labels):
+            it = from_checkpoint(c, args.device, amp_dtype(amp), ssm_dtype=sd)
+            it.name = f"{it.name}:{c}" + (f"@{label}" if len(variants) > 1 else "")
             interps.append(it)
             ckpts[it.name] = c
     interps += [make_peer(p, args.device) for p in args.peers]
@@ -58,8 +64,8 @@ def main(argv=None) -> None:
     cols = [c for c in ("split", "method", "n", "psnr", "ssim", "ie", "lpips", "sec_per_frame") if c in table]
     with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):
         print(table[cols].to_string(index=False))
-    if args.ckpt and len(args.amp) > 1:
-        change = amp_change(table, args.amp)
+    if args.ckpt and len(variants) > 1:
+        change = amp_change(table, labels)
         print(change.to_string(index=False, formatters={change.columns[-1]: "{:+.4f} dB".format}))
     print(f"rows appended to {args.out}")
 

@@ -153,10 +153,11 @@ class ModelInterpolator(Interpolator):
 
 
 def from_checkpoint(path: str, device: str | torch.device = "cpu", amp: torch.dtype | None = None,
-                    graph: bool = False) -> ModelInterpolator:
+                    graph: bool = False, **overrides) -> ModelInterpolator:
+    """``overrides``: weight-free config fields, e.g. ``ssm_dtype="autocast"``."""
     from ..train.checkpoint import load_model
 
-    model = load_model(path, map_location=device).to(device)
+    model = load_model(path, map_location=device, **overrides).to(device)
     return ModelInterpolator(model, name=f"vfilib:{model.cfg.name}", amp=amp, graph=graph)
 
 

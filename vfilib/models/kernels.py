@@ -7,8 +7,8 @@ direction and sums them (about a dozen full passes over (4N, L, C) tensors). Two
 
 ``scan_conv_silu(src, idx, weight, bias)``
     gather ``src`` (N, T, C) into the order ``idx`` (D, L) of every direction, depthwise causal
-    conv1d (``weight`` (C, 1, K), ``bias`` (C,)) and SiLU in one pass -> (D*N, L, C) float32,
-    batch direction-major (``d * N + n``), the layout :func:`vfilib.models.scan.scan` uses.
+    conv1d (``weight`` (C, 1, K), ``bias`` (C,)) and SiLU in one pass -> (D*N, L, C) float32 (or
+    ``out_dtype``; the arithmetic is float32 either way), batch direction-major (``d * N + n``), the layout :func:`vfilib.models.scan.scan` uses.
 
 ``merge_gated_rmsnorm(y, inv, z, weight, eps, group_size)``
     for every token: read its row of each direction's output ``y`` (D*N, L, E) through the inverse
@@ -70,12 +70,13 @@ def use_fused(t: torch.Tensor) -> bool:
 
 # --------------------------------------------------------------------------- references (PyTorch)
 
-def scan_conv_silu_ref(src: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """(N, T, C) tokens, (D, L) orders, conv1d weight (C, 1, K) and bias (C,) -> (D*N, L, C) float32."""
+def scan_conv_silu_ref(src: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                       out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(N, T, C) tokens, (D, L) orders, conv1d weight (C, 1, K) and bias (C,) -> (D*N, L, C) out_dtype."""
     k = weight.shape[-1]
     seq = rearrange(src[:, idx], "n d l c -> (d n) c l").float()
     out = F.conv1d(seq, weight.float(), bias.float(), padding=k - 1, groups=weight.shape[0])[..., :idx.shape[1]]
-    return F.silu(out).transpose(1, 2)
+    return F.silu(out).transpose(1, 2).to(out_dtype)
 
 
 def merge_gated_rmsnorm_ref(y: torch.Tensor, inv: torch.Tensor, z: torch.Tensor, weight: torch.Tensor,
@@ -110,7 +111,7 @@ def _scan_conv_silu_kernel(src, idx, w, b, out, N, L, C, s_n, s_t,
         acc += x * wk[None, :]
     acc = acc * tl.sigmoid(acc)
     row = pid_b.to(tl.int64) * L + ls
-    tl.store(out + row[:, None] * C + cs[None, :], acc, mask=(ls < L)[:, None] & cmask[None, :])
+    tl.store(out + row[:, None] * C + cs[None, :], acc.to(out.dtype.element_ty), mask=(ls < L)[:, None] & cmask[None, :])
 
 
 def _merge_gated_rmsnorm_kernel(y, inv, z, w, out, N, T, E, s_yb, s_yt, s_zn, s_zt, eps,
@@ -153,21 +154,23 @@ def _check_last_dim(name: str, t: torch.Tensor) -> None:
         raise ValueError(f"{name} needs a unit stride in its last dimension, got strides {t.stride()}")
 
 
-def scan_conv_silu(src: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """Fused gather + causal depthwise conv1d + SiLU: (N, T, C), (D, L) -> (D*N, L, C) float32.
-    ``src`` may be a strided view (a column slice of the projection output)."""
+def scan_conv_silu(src: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                   out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Fused gather + causal depthwise conv1d + SiLU: (N, T, C), (D, L) -> (D*N, L, C) ``out_dtype``
+    (float32 arithmetic). ``src`` may be a strided view (a column slice of the projection output)."""
     c, k = src.shape[2], weight.shape[-1]
     if weight.shape != (c, 1, k) or bias.shape != (c,):
         raise ValueError(f"conv weight {tuple(weight.shape)} / bias {tuple(bias.shape)} do not fit {c} channels")
     _check_last_dim("src", src)
-    return _scan_conv_silu_op(src, idx, weight, bias)
+    return _scan_conv_silu_op(src, idx, weight, bias, out_dtype)
 
 
 @torch.library.custom_op("vfilib::scan_conv_silu", mutates_args=())
-def _scan_conv_silu_op(src: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def _scan_conv_silu_op(src: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                       out_dtype: torch.dtype) -> torch.Tensor:
     n, _, c = src.shape
     nd, seqlen = idx.shape
-    out = torch.empty(nd * n, seqlen, c, device=src.device, dtype=torch.float32)
+    out = torch.empty(nd * n, seqlen, c, device=src.device, dtype=out_dtype)
     block_l, block_c = 64, min(64, triton.next_power_of_2(c))
     grid = (triton.cdiv(seqlen, block_l), triton.cdiv(c, block_c), nd * n)
     _kernel(_scan_conv_silu_kernel, src.is_cuda)[grid](
@@ -177,8 +180,8 @@ def _scan_conv_silu_op(src: torch.Tensor, idx: torch.Tensor, weight: torch.Tenso
 
 
 @_scan_conv_silu_op.register_fake
-def _(src, idx, weight, bias):
-    return src.new_empty(idx.shape[0] * src.shape[0], idx.shape[1], src.shape[2], dtype=torch.float32)
+def _(src, idx, weight, bias, out_dtype):
+    return src.new_empty(idx.shape[0] * src.shape[0], idx.shape[1], src.shape[2], dtype=out_dtype)
 
 
 def merge_gated_rmsnorm(y: torch.Tensor, inv: torch.Tensor, z: torch.Tensor, weight: torch.Tensor,

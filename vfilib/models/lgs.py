@@ -36,7 +36,7 @@ class SSMBranch(nn.Module):
         if cfg.mamba_version == 2:
             self.mixer = Mamba2Mixer(dim, d_state=cfg.d_state, d_conv=cfg.d_conv, expand=cfg.expand,
                                      headdim=cfg.headdim, ngroups=cfg.ngroups, chunk_size=cfg.chunk_size,
-                                     impl=cfg.ssm_impl)
+                                     impl=cfg.ssm_impl, ssm_dtype=cfg.ssm_dtype)
         else:
             self.mixer = Mamba1Mixer(dim, d_state=cfg.mamba1_d_state, d_conv=cfg.d_conv, expand=cfg.expand,
                                      impl=cfg.ssm_impl)

@@ -11,8 +11,9 @@
 
 The scan runs on the official kernels (Triton SSD / CUDA selective scan) when ``impl`` resolves to
 ``official``, else on vfilib's pure-PyTorch versions in :mod:`vfilib.models.ssd`. The SSM core runs
-in float32 under autocast. For inference on CUDA, the scan gathers, conv1d and output norm of
-:meth:`Mamba2Mixer.forward_scanned` run as fused Triton kernels (:mod:`vfilib.models.kernels`).
+in float32 under autocast (with ``ssm_dtype='autocast'`` on the official kernels, x, B, C and the
+output stay in the autocast dtype). For inference on CUDA, the scan gathers, conv1d and output norm
+of :meth:`Mamba2Mixer.forward_scanned` run as fused Triton kernels (:mod:`vfilib.models.kernels`).
 """
 from __future__ import annotations
 
@@ -98,13 +99,17 @@ class Mamba2Mixer(nn.Module):
     """Mamba2 block. Input and output: (B, L, d_model)."""
 
     def __init__(self, d_model: int, d_state: int = 128, d_conv: int = 4, expand: int = 2,
-                 headdim: int = 64, ngroups: int = 1, chunk_size: int = 256, impl: str = "auto"):
+                 headdim: int = 64, ngroups: int = 1, chunk_size: int = 256, impl: str = "auto",
+                 ssm_dtype: str = "fp32"):
         super().__init__()
         self.d_model, self.d_state, self.d_conv = d_model, d_state, d_conv
         self.d_inner = expand * d_model
         if self.d_inner % headdim:
             raise ValueError(f"headdim {headdim} must divide d_inner {self.d_inner}")
+        if ssm_dtype not in ("fp32", "autocast"):
+            raise ValueError(f"ssm_dtype {ssm_dtype!r}: choose fp32 or autocast")
         self.headdim, self.ngroups, self.chunk_size, self.impl = headdim, ngroups, chunk_size, impl
+        self.ssm_dtype = ssm_dtype
         self.nheads = self.d_inner // headdim
         self.in_proj = nn.Linear(d_model, 2 * self.d_inner + 2 * ngroups * d_state + self.nheads, bias=False)
         conv_dim = self.d_inner + 2 * ngroups * d_state
@@ -131,24 +136,38 @@ class Mamba2Mixer(nn.Module):
         seqlen = xBC.shape[1]
         return self._ssd(F.silu(self.conv1d(xBC.transpose(1, 2))[..., :seqlen].transpose(1, 2)), dt)
 
+    def core_dtype(self, t: torch.Tensor) -> torch.dtype:
+        """dtype of the SSD inputs x, B, C for activations like ``t``: float32 (float64 stays float64),
+        or ``t``'s own half dtype when ``ssm_dtype='autocast'`` and the official kernels run."""
+        if t.dtype == torch.float64:
+            return torch.float64
+        if (self.ssm_dtype == "autocast" and t.dtype in (torch.bfloat16, torch.float16)
+                and resolve_impl(self.impl, t.device) == "official"):
+            return t.dtype
+        return torch.float32
+
     def _ssd(self, xBC: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
         """SSD core on conv outputs. xBC: (n, L, conv_dim) after conv + SiLU, dt: (n, L, nheads)
-        -> y (n, L, d_inner) in float32 (float64 stays float64)."""
+        -> y (n, L, d_inner) in :meth:`core_dtype` (dt, A, D and the states are float32 or float64)."""
         impl = resolve_impl(self.impl, xBC.device)
         x, B, C = torch.split(xBC, [self.d_inner, self.ngroups * self.d_state, self.ngroups * self.d_state], dim=-1)
         x = rearrange(x, "b l (h p) -> b l h p", p=self.headdim)
         B = rearrange(B, "b l (g n) -> b l g n", g=self.ngroups)
         C = rearrange(C, "b l (g n) -> b l g n", g=self.ngroups)
         A = -torch.exp(self.A_log.float())
+        xdt = self.core_dtype(xBC)
         with _no_autocast(xBC.device.type):  # SSM core in float32 (float64 stays float64)
             f = (lambda t: t.double()) if xBC.dtype == torch.float64 else (lambda t: t.float())
-            args = (f(x), f(dt), f(A), f(B), f(C))
+            args = (x.to(xdt), f(dt), f(A), B.to(xdt), C.to(xdt))
             kw = dict(chunk_size=self.chunk_size, D=f(self.D), dt_bias=f(self.dt_bias), dt_softplus=True)
-            # the official kernel takes strided views (unit last stride), so no copies here
-            if impl == "official" and kernels.use_fused(xBC):      # inference: the op torch.compile sees through
+            if impl == "official" and kernels.use_fused(xBC):
+                # inference: strided views (unit last stride) go in without copies, through the op
+                # torch.compile sees as one node
                 y = ssd_official(*args, kw["D"], kw["dt_bias"], self.chunk_size)
+            elif impl == "official":   # training: contiguous inputs, as verified against the torch path
+                y = official_kernels()["ssd"](*[a.contiguous() for a in args], **kw)
             else:
-                y = (official_kernels()["ssd"] if impl == "official" else ssd.ssd_chunked)(*args, **kw)
+                y = ssd.ssd_chunked(*args, **kw)
         return rearrange(y, "b l h p -> b l (h p)")
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
@@ -168,7 +187,8 @@ class Mamba2Mixer(nn.Module):
         z, xBC, dt = self._split(self.in_proj(pool))
         seq = lambda t: rearrange(t[:, idx], "n d l c -> (d n) l c")       # noqa: E731
         if kernels.use_fused(pool):   # inference on CUDA: gather+conv+SiLU and unscan+norm+sum fused
-            y = self._ssd(kernels.scan_conv_silu(xBC, idx, self.conv1d.weight, self.conv1d.bias), seq(dt))
+            conv = kernels.scan_conv_silu(xBC, idx, self.conv1d.weight, self.conv1d.bias, self.core_dtype(xBC))
+            y = self._ssd(conv, seq(dt))
             y = kernels.merge_gated_rmsnorm(y, inv, z, self.norm.weight, self.norm.eps, self.norm.group_size)
             return self.out_proj(y.to(pool.dtype))
         y = rearrange(self._scan(seq(xBC), seq(dt)), "(d n) l c -> n d l c", d=n_dir)

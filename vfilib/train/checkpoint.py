@@ -40,12 +40,13 @@ def load(path: str | Path, map_location="cpu") -> dict:
         raise ValueError(f"{path}: not a readable checkpoint ({e})") from e
 
 
-def load_model(path: str | Path, map_location="cpu"):
-    """A model rebuilt from a checkpoint's own config, with its weights (EMA weights if present)."""
+def load_model(path: str | Path, map_location="cpu", **overrides):
+    """A model rebuilt from a checkpoint's own config, with its weights (EMA weights if present).
+    ``overrides``: config fields that change no weight (``chunk_size``, ``ssm_impl``, ``ssm_dtype``)."""
     from ..config import ModelConfig
     from ..models import build_model
 
     ck = load(path, map_location)
-    model = build_model(ModelConfig.from_dict(ck["model_config"]))
+    model = build_model(ModelConfig.from_dict({**ck["model_config"], **overrides}))
     model.load_state_dict(ck.get("ema") or ck["model"])
     return model.eval()
