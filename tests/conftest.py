@@ -12,6 +12,17 @@ def has_official_kernels() -> bool:
     return torch.cuda.is_available() and official_kernels() is not None
 
 
+@torch.no_grad()
+def live_heads(model: torch.nn.Module, std: float = 1e-2) -> torch.nn.Module:
+    """Give the zero-initialised output heads (RefineNet's, the full-resolution head's) random weights:
+    a freshly built model outputs the t-blend of its inputs whatever its backbone computes, so a test
+    comparing two code paths of the backbone through the output would compare nothing."""
+    for name, p in model.named_parameters():
+        if not p.any() and name.startswith(("refine.head.", "hires.body.")):
+            p.normal_(0, std)
+    return model
+
+
 cuda_only = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device)")
 official_only = pytest.mark.skipif(not has_official_kernels(), reason="needs CUDA and mamba_ssm")
 

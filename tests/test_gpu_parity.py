@@ -11,7 +11,7 @@ os.environ.setdefault("TRITON_F32_DEFAULT", "ieee")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from conftest import cuda_only, official_only  # noqa: E402
+from conftest import cuda_only, live_heads, official_only  # noqa: E402
 from vfilib.config import preset  # noqa: E402
 from vfilib.models import build_model, mamba as M  # noqa: E402
 
@@ -100,9 +100,8 @@ def test_model_picks_official_kernels_on_cuda(monkeypatch):
 @official_only
 def test_whole_model_same_output_on_both_paths(exact_fp32):
     torch.manual_seed(0)
-    model = build_model(preset("small")).cuda().eval()
+    model = live_heads(build_model(preset("small"))).cuda().eval()
     with torch.no_grad():
-        model.refine.head.weight.normal_(0, 1e-2)
         i0, i1 = torch.rand(2, 1, 3, 128, 192, device="cuda")
         y_off = model(i0, i1)
         for m in model.modules():
@@ -128,7 +127,7 @@ def test_cuda_graph_replay_matches_eager(flow):
     from vfilib.models import build_model
     from vfilib.models.graph import GraphedForward
 
-    model = build_model(preset("tiny", flow=flow)).cuda().eval()
+    model = live_heads(build_model(preset("tiny", flow=flow))).cuda().eval()
     i0, i1 = torch.rand(1, 3, 72, 120, device="cuda"), torch.rand(1, 3, 72, 120, device="cuda")
     runner = GraphedForward(model, i0, i1, 0.5)
     a, b = torch.rand_like(i0), torch.rand_like(i1)
