@@ -231,7 +231,7 @@ def profile(args) -> None:
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     flow = {"flow": args.flow} if args.flow != "off" else {}
-    model = build_model(preset(args.preset, **flow)).to(device)
+    model = build_model(preset(args.preset, **flow, ssm_dtype=args.ssm_dtype)).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     call = {"scale": args.scale} if flow else {}
@@ -351,6 +351,7 @@ def main(argv=None) -> None:
     p.add_argument("--by", default="kernel", choices=["kernel", "module"],
                    help="kernel: top operators/kernels; module: time per model part (stem, stages, branches, decoder)")
     p.add_argument("--fused", default="auto", choices=FUSED_MODES)
+    p.add_argument("--ssm_dtype", default="fp32", choices=SSM_DTYPES)
     p.add_argument("--device")
     q = sub.add_parser("sdpa", help="compare SDPA backends on the window-attention shapes")
     q.add_argument("--preset", default="small")
