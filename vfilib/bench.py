@@ -34,12 +34,13 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_fn(fn, device: torch.device, warmup: int = 10, iters: int = 50) -> dict[str, float]:
-    """Run ``fn`` warmup + iters times; latency in ms (mean, median) and CUDA peak memory in GiB."""
+def time_fn(fn, device: torch.device, warmup: int = 10, iters: int = 50, reset_peak: bool = True) -> dict[str, float]:
+    """Run ``fn`` warmup + iters times; latency in ms (mean, median) and CUDA peak memory in GiB
+    (allocated, since the warm-up ends; ``reset_peak=False``: since the caller last reset it)."""
     for _ in range(warmup):
         fn()
     _sync(device)
-    if device.type == "cuda":
+    if device.type == "cuda" and reset_peak:
         torch.cuda.reset_peak_memory_stats(device)
     times = []
     for _ in range(iters):
@@ -141,11 +142,15 @@ def speed(args) -> None:
                            "batch": batch, "tf32": args.tf32, "scale": args.scale, "tile": args.tile}
                     call = {"scale": args.scale, "tile": args.tile} if flow else {}
                     step = None
+                    if device.type == "cuda":
+                        # peak from before the step is made: a CUDA graph's activations are allocated
+                        # during its capture and after it sit in the graph's pool, not in "allocated"
+                        torch.cuda.reset_peak_memory_stats(device)
                     try:
                         with fused_mode(fused):
                             step = make_step(runner, mode, RESOLUTIONS[res_name], row["batch"], DTYPES[dt_name],
                                              device, graph=compiled.endswith("graph"), **call)
-                            row.update(time_fn(step, device, args.warmup, args.iters))
+                            row.update(time_fn(step, device, args.warmup, args.iters, reset_peak=False))
                         if mode == "train":
                             row["samples_per_s"] = batch / row["median_ms"] * 1e3
                     except torch.OutOfMemoryError:
