@@ -40,8 +40,32 @@ bench.main(argv + (["--variants", *variants] if variants else []))
 speed = pd.read_csv(f"{results_dir}/speed.csv", dtype={"res": str})
 speed["kernels"] = speed["kernels"].fillna("plain")     # "fused": the SSM branch's Triton kernels (CUDA inference)
 display(speed.pivot_table(index=["device", "model", "dtype", "exec", "kernels"], columns="res", values="median_ms").round(1))
-fig = viz.speed_figure(speed)
+shown = (speed["kernels"] == "plain") & ~speed["device"].str.contains("H100") | (
+    (speed["kernels"] == "fused") & speed["exec"].isin(["eager", "compiled+graph"]))
+fig = viz.speed_figure(speed[shown])
 save_figure(fig, "08_latency_vs_resolution", results_dir)
+
+# %% [markdown]
+# ## The grid: resolution x {fp32, bf16} x {eager, compiled}
+# "compiled" is `torch.compile` replayed as a CUDA graph (`compiled+graph`); bf16 cells run the SSD on
+# bf16 inputs (`ssm_dtype="autocast"`; PSNR change in `precision.csv`). NaN: not measured (a GiB cell
+# is also NaN where the row's peak was measured before graph pools were counted).
+
+# %%
+grid = viz.speed_grid(speed)
+display(grid.round(2))
+if grid.notna().any().any():
+    short = pd.DataFrame({
+        "input": grid.index,
+        "fp32 eager ms": grid[("fp32", "eager", "ms")].to_numpy(),
+        "fp32 compiled ms": grid[("fp32", "compiled+graph", "ms")].to_numpy(),
+        "bf16 eager ms": grid[("bf16", "eager", "ms")].to_numpy(),
+        "bf16 compiled ms": grid[("bf16", "compiled+graph", "ms")].to_numpy(),
+        "bf16 compiled GiB": grid[("bf16", "compiled+graph", "GiB")].to_numpy(),
+        "x VFIMamba_S": grid[("bf16", "compiled+graph", "x VFIMamba_S")].to_numpy()})
+    latex_table(short, "speed_grid", "vfilib small on one H100, batch 1: latency (median) and peak memory; "
+                "compiled = torch.compile + CUDA graph; last column: bf16 compiled over VFIMamba\\_S fp32.",
+                results_dir)
 
 # %% [markdown]
 # ## Against VFIMamba_S on the same GPU kind (its figures measured elsewhere, fp32, batch 1)

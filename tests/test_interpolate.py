@@ -115,6 +115,8 @@ def test_graph_option_needs_cuda_and_a_checkpoint(tmp_path):
 
     with pytest.raises(ValueError, match="not to the peer"):
         build_interpolator(None, "blend", "cpu", graph=True)
+    with pytest.raises(ValueError, match="not to the peer"):
+        build_interpolator(None, "blend", "cpu", ssm_dtype="autocast")
     with pytest.raises(ValueError, match="needs a CUDA --device"):
         build_interpolator(str(tmp_path / "best.pt"), None, "cpu", graph=True)
     interp = ModelInterpolator(build_model(preset("tiny")), graph=True)
@@ -135,3 +137,16 @@ def test_graph_interpolator_matches_eager_and_keeps_its_outputs():
     torch.testing.assert_close(first, eager(a, b, torch.tensor([0.25])), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(second, eager(b, c, torch.tensor([0.75])), atol=1e-5, rtol=1e-5)
     assert len(graphed._graphs) == 1 and not torch.equal(first, second)
+
+
+def test_ssm_dtype_reaches_the_checkpoint_model(tmp_path):
+    from vfilib.config import preset
+    from vfilib.interpolate import build_interpolator
+    from vfilib.models import build_model
+    from vfilib.train.checkpoint import save
+
+    model = build_model(preset("tiny"))
+    save(tmp_path / "m.pt", {"model_config": model.cfg.to_dict(), "model": model.state_dict()})
+    interp = build_interpolator(str(tmp_path / "m.pt"), None, "cpu", amp="bf16", ssm_dtype="autocast")
+    mixers = [m for m in interp.model.modules() if hasattr(m, "ssm_dtype")]
+    assert mixers and all(m.ssm_dtype == "autocast" for m in mixers) and interp.amp is torch.bfloat16

@@ -127,3 +127,11 @@ def test_08_speed_memory(work):
 def test_failure_names_notebook_and_cell(work):
     with pytest.raises(NotebookFailed, match=r"02_phase1_train failed in cell \d+ \(.*unknown"):
         run_nb(work, "02_phase1_train", experiment="exp_does_not_exist", steps=1)
+
+
+def test_index_keeps_earlier_notebook_times(tmp_path):
+    """A partial workbook run (--only) updates its notebooks' wall times and keeps the others'."""
+    from vfilib.workbook import collect
+    collect(tmp_path, {"01_stem_and_scan": 18.0, "08_speed_memory": 21.0})
+    text = collect(tmp_path, {"08_speed_memory": 25.0}).read_text()
+    assert "Notebook wall times: 01_stem_and_scan 18 s, 08_speed_memory 25 s" in text

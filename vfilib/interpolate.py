@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .config import AMP_MODES, amp_dtype
+from .config import AMP_MODES, SSM_DTYPES, amp_dtype
 from .data.embedded import color_hist, decode_video, thumbnail, video_info
 from .data.io import IMAGE_SUFFIXES, read_image, write_image
 from .eval.interpolators import Interpolator
@@ -248,18 +248,18 @@ def interpolate_video(src: str | Path, dst: str | Path, interp: Interpolator, fa
 
 
 def build_interpolator(checkpoint: str | None, peer: str | None, device, amp: str = "off", tile: int = 0,
-                       graph: bool = False) -> Interpolator:
+                       graph: bool = False, ssm_dtype: str = "fp32") -> Interpolator:
     from .eval.interpolators import from_checkpoint, make_peer
 
     if (checkpoint is None) == (peer is None):
         raise ValueError("give exactly one of --checkpoint or --peer")
     if peer:
-        if graph:
-            raise ValueError("--graph applies to vfilib checkpoints, not to the peer methods")
+        if graph or ssm_dtype != "fp32":
+            raise ValueError("--graph and --ssm_dtype apply to vfilib checkpoints, not to the peer methods")
         return make_peer(peer, device)
     if graph and torch.device(device).type != "cuda":
         raise ValueError(f"--graph replays CUDA graphs: it needs a CUDA --device, got {device!r}")
-    it = from_checkpoint(checkpoint, device, amp_dtype(amp), graph=graph)
+    it = from_checkpoint(checkpoint, device, amp_dtype(amp), graph=graph, ssm_dtype=ssm_dtype)
     it.tile = tile
     return it
 
@@ -282,13 +282,16 @@ def main(argv=None) -> None:
     ap.add_argument("--amp", default="off", choices=AMP_MODES)
     ap.add_argument("--graph", action="store_true",
                     help="CUDA: capture the model once per frame size and replay it (several times faster at batch 1)")
+    ap.add_argument("--ssm_dtype", default="fp32", choices=SSM_DTYPES,
+                    help="autocast: with --amp bf16 the SSD runs on bf16 inputs (faster; PSNR change in results/precision.csv)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--no_cuts", action="store_true", help="interpolate across scene cuts too")
     args = ap.parse_args(argv)
     if args.checkpoint is None and args.peer is None:
         args.peer = "rife_hdv3"
         print("[interpolate] no --checkpoint given: using the RIFE HDv3 peer")
-    interp = build_interpolator(args.checkpoint, args.peer, args.device, args.amp, args.tile, args.graph)
+    interp = build_interpolator(args.checkpoint, args.peer, args.device, args.amp, args.tile, args.graph,
+                                args.ssm_dtype)
     stats = interpolate_video(args.input, args.output, interp, args.factor, args.fps, args.in_fps, args.t_mode,
                               args.scale, args.device, not args.no_cuts)
     print(f"[interpolate] {stats['frames_in']} frames at {stats['in_fps']:.3f} fps -> {stats['frames_out']} at "

@@ -11,6 +11,7 @@ repository root), so executed copies never overwrite the sources.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -223,6 +224,13 @@ def prepare(profile: str) -> None:
         print(f"[workbook] {name} weights: {fetch_weights(name)}")
 
 
+def _index_times(index: Path) -> dict[str, float]:
+    """The notebook wall times an earlier ``INDEX.md`` recorded ({} if none)."""
+    text = index.read_text() if index.is_file() else ""
+    line = next((ln for ln in text.splitlines() if ln.startswith("Notebook wall times: ")), "")
+    return {m[1]: float(m[2]) for m in re.finditer(r"(\S+) (\d+(?:\.\d+)?) s(?:,|$)", line.split(": ", 1)[-1])}
+
+
 def collect(results_dir: str | Path = "results", times: dict[str, float] | None = None) -> Path:
     """``results/INDEX.md``: every table and figure the workbook wrote, with size and date, so a reader
     sees what exists and when it was made (each CSV row carries its own commit/device provenance)."""
@@ -230,6 +238,7 @@ def collect(results_dir: str | Path = "results", times: dict[str, float] | None 
 
     root = Path(results_dir)
     lines = [f"# results/ (collected {provenance(None)['date']}, commit {provenance(None)['commit']})", ""]
+    times = {**_index_times(root / "INDEX.md"), **(times or {})}   # a partial run keeps the others' times
     if times:
         lines += ["Notebook wall times: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()), ""]
     for sub, pattern, what in (("", "*.csv", "tables (one row per run; provenance columns: commit, device, date)"),
