@@ -23,6 +23,7 @@ variants = []                    # Phase-1 experiment ids of the first preset, e
 resolutions = ["256"]
 dtypes = ["fp32"]
 iters = 3
+grid = False                     # CUDA: also the fp32/bf16 x eager/compiled grid of presets[0] (+ 4K, flow at 0.25)
 
 # %%
 import pandas as pd
@@ -35,6 +36,13 @@ from vfilib.workbook import latex_table, save_figure
 argv = ["speed", "--presets", *presets, "--res", *resolutions, "--dtypes", *dtypes, "--iters", str(iters),
         "--warmup", str(max(1, iters // 3)), "--out", f"{results_dir}/speed.csv"]
 bench.main(argv + (["--variants", *variants] if variants else []))
+if grid:   # bf16 cells run the SSD on bf16 inputs; each compiled cell compiles once (about a minute)
+    common = ["speed", "--presets", presets[0], "--compile", "eager", "compiled+graph", "--iters", str(iters),
+              "--out", f"{results_dir}/speed.csv"]
+    bench.main(common + ["--res", *resolutions, "--dtypes", "fp32"])
+    bench.main(common + ["--res", *resolutions, "--dtypes", "bf16", "--ssm_dtype", "autocast"])
+    bench.main(common + ["--res", "4k", "--dtypes", "bf16", "--ssm_dtype", "autocast", "--flow", "feature",
+                         "--scale", "0.25"])
 
 # %%
 speed = pd.read_csv(f"{results_dir}/speed.csv", dtype={"res": str})
@@ -52,18 +60,19 @@ save_figure(fig, "08_latency_vs_resolution", results_dir)
 # is also NaN where the row's peak was measured before graph pools were counted).
 
 # %%
-grid = viz.speed_grid(speed)
-display(grid.round(2))
-if grid.notna().any().any():
+grid_model = presets[0] if grid else "small"      # the cpu profile shows the H100 rows measured for small
+table = viz.speed_grid(speed, model=grid_model)
+display(table.round(2))
+if table.notna().any().any():
     short = pd.DataFrame({
-        "input": grid.index,
-        "fp32 eager ms": grid[("fp32", "eager", "ms")].to_numpy(),
-        "fp32 compiled ms": grid[("fp32", "compiled+graph", "ms")].to_numpy(),
-        "bf16 eager ms": grid[("bf16", "eager", "ms")].to_numpy(),
-        "bf16 compiled ms": grid[("bf16", "compiled+graph", "ms")].to_numpy(),
-        "bf16 compiled GiB": grid[("bf16", "compiled+graph", "GiB")].to_numpy(),
-        "x VFIMamba_S": grid[("bf16", "compiled+graph", "x VFIMamba_S")].to_numpy()})
-    latex_table(short, "speed_grid", "vfilib small on one H100, batch 1: latency (median) and peak memory; "
+        "input": table.index,
+        "fp32 eager ms": table[("fp32", "eager", "ms")].to_numpy(),
+        "fp32 compiled ms": table[("fp32", "compiled+graph", "ms")].to_numpy(),
+        "bf16 eager ms": table[("bf16", "eager", "ms")].to_numpy(),
+        "bf16 compiled ms": table[("bf16", "compiled+graph", "ms")].to_numpy(),
+        "bf16 compiled GiB": table[("bf16", "compiled+graph", "GiB")].to_numpy(),
+        "x VFIMamba_S": table[("bf16", "compiled+graph", "x VFIMamba_S")].to_numpy()})
+    latex_table(short, "speed_grid", f"vfilib {grid_model} on one H100, batch 1: latency (median) and peak memory; "
                 "compiled = torch.compile + CUDA graph; last column: bf16 compiled over VFIMamba\\_S fp32.",
                 results_dir)
 

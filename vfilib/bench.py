@@ -134,6 +134,9 @@ def speed(args) -> None:
                 for res_name, dt_name, fused in [(r, d, f) for r in args.res for d in args.dtypes for f in args.fused]:
                     if compiled.endswith("graph") and mode != "infer":
                         continue                                  # graphs: inference only
+                    if compiled.endswith("graph") and device.type != "cuda":
+                        print(f"skipped {compiled} {res_name} {dt_name}: CUDA graphs need a CUDA device", flush=True)
+                        continue
                     kernels = "fused" if fused == "auto" and mode == "infer" and device.type == "cuda" else "plain"
                     if fused == "auto" and kernels == "plain" and "off" in args.fused:
                         continue                                  # the same measurement as fused=off

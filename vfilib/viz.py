@@ -197,25 +197,25 @@ def vs_reference(speed: pd.DataFrame, reference: pd.DataFrame = VFIMAMBA_H100_MS
     return rows[[c for c in cols if c in rows]].reset_index(drop=True)
 
 
-SPEED_GRID_ROWS = {            # grid row -> (resolution, model label stem, flow scale)
-    "256": ("256", "small", 1.0), "720p": ("720p", "small", 1.0), "1080p": ("1080p", "small", 1.0),
-    "4k": ("4k", "small", 1.0), "4k, flow at 0.25": ("4k", "small+flow_feature", 0.25)}
+GRID_RESOLUTIONS = ("256", "720p", "1080p", "4k")
 
 
-def speed_grid(speed: pd.DataFrame, device: str = "H100", execs=("eager", "compiled+graph"),
+def speed_grid(speed: pd.DataFrame, model: str = "small", device: str = "H100", execs=("eager", "compiled+graph"),
                bf16_suffix: str = "@ssm_autocast", reference: pd.DataFrame = VFIMAMBA_H100_MS,
                ref_model: str = "VFIMamba_S") -> pd.DataFrame:
-    """The latency/memory grid of the speed issue: rows = resolutions (and 4K with flow at 0.25),
-    columns = (dtype, exec, ms | GiB | x ref). fp32 cells are the plain model label, bf16 cells the
-    label with ``bf16_suffix`` (bf16 SSD inputs); fused-kernel inference rows of ``device`` only.
+    """The latency/memory grid of the speed issue: rows = resolutions (and 4K with flow at 0.25, the
+    ``<model>+flow_feature`` rows), columns = (dtype, exec, ms | GiB | x ref). fp32 cells are the plain
+    model label, bf16 cells the label with ``bf16_suffix`` (bf16 SSD inputs); fused-kernel inference
+    rows of ``device`` only.
     ``x ref`` = ours / the reference's fp32 latency at that resolution (its 4K figure is with flow at
     0.25). A cell never measured stays NaN, and so does a peak whose row's note calls it under-reported."""
     inf = speed[(speed["mode"] == "infer") & speed["device"].astype(str).str.contains(device)
                 & (speed["kernels"].fillna("plain") == "fused") & (speed["tile"].fillna(0) == 0)]
     inf = inf.assign(res=inf["res"].astype(str))
     ref = reference[reference["model"] == ref_model].set_index("res")["median_ms"]
+    rows = {r: (r, model, 1.0) for r in GRID_RESOLUTIONS} | {"4k, flow at 0.25": ("4k", f"{model}+flow_feature", 0.25)}
     cells = {}
-    for row, (res, stem, scale) in SPEED_GRID_ROWS.items():
+    for row, (res, stem, scale) in rows.items():
         for dtype in ("fp32", "bf16"):
             label = stem + (bf16_suffix if dtype == "bf16" else "")
             for exe in execs:
@@ -228,7 +228,7 @@ def speed_grid(speed: pd.DataFrame, device: str = "H100", execs=("eager", "compi
                 cells[(row, dtype, exe, "GiB")] = gib
                 cells[(row, dtype, exe, f"x {ref_model}")] = ms / ref.get(res, float("nan"))
     grid = pd.Series(cells).unstack([1, 2, 3])
-    return grid.reindex(list(SPEED_GRID_ROWS))
+    return grid.reindex(list(rows))
 
 
 def speed_figure(speed: pd.DataFrame, reference: pd.DataFrame = VFIMAMBA_H100_MS) -> plt.Figure:

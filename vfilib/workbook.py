@@ -59,7 +59,8 @@ PROFILES: dict[str, dict[str, dict]] = {
                                  "train_scale": 0.5},
         "07_benchmarks": {"bench": "embedded", "path": "data/film", "max_samples": 0, "peers": ALL_PEERS},
         "08_speed_memory": {"presets": ["small", "base"], "variants": ["exp1a", "exp1b", "exp1d", "exp1h"],
-                            "resolutions": ["256", "720p", "1080p", "4k"], "iters": 50},
+                            "resolutions": ["256", "720p", "1080p", "4k"], "dtypes": ["fp32", "bf16"],
+                            "iters": 50, "grid": True},
         "09_xtest_4k": {"preset": "small", "scale": 0.5, "video_frames": 49},
     },
     "full": {
@@ -77,7 +78,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "07_benchmarks": {"bench": "vimeo90k", "peers": [p for p in ALL_PEERS if p != "minterpolate"],
                           "max_samples": 0},
         "08_speed_memory": {"presets": ["small", "base"], "variants": ["exp1a", "exp1b", "exp1d", "exp1h"],
-                            "resolutions": ["256", "720p", "1080p", "4k"], "iters": 50},
+                            "resolutions": ["256", "720p", "1080p", "4k"], "dtypes": ["fp32", "bf16"],
+                            "iters": 50, "grid": True},
         "09_xtest_4k": {"preset": "small", "scale": 0.25, "video_frames": 49},
     },
 }
