@@ -198,6 +198,8 @@ def test_cli_ssm_dtype_variants_of_a_checkpoint(embedded_cache, tmp_path, capsys
     model = build_model(preset("tiny"))
     save(tmp_path / "m.pt", {"model_config": model.cfg.to_dict(), "model": model.state_dict()})
     assert load_model(tmp_path / "m.pt", ssm_dtype="autocast").cfg.ssm_dtype == "autocast"
+    with pytest.raises(ValueError, match=r"m.pt: cannot override \['dims'\]"):
+        load_model(tmp_path / "m.pt", dims=(8, 8, 8, 8, 8))
     out = tmp_path / "b.csv"
     main(["--bench", "embedded", "--path", str(cache), "--ckpt", str(tmp_path / "m.pt"), "--splits", "easy",
           "--max_samples", "2", "--ssm_dtype", "fp32", "autocast", "--device", "cpu", "--out", str(out)])

@@ -21,6 +21,7 @@ import torch
 
 from .config import PHASE1_EXPERIMENTS, SSM_DTYPES, amp_dtype, preset
 from .models import build_model
+from .models.graph import capture
 from .models.kernels import FUSED_MODES, fused_mode
 from .results import append_rows, provenance
 
@@ -51,21 +52,6 @@ def time_fn(fn, device: torch.device, warmup: int = 10, iters: int = 50, reset_p
         times.append((time.perf_counter() - t0) * 1e3)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
     return {"mean_ms": statistics.fmean(times), "median_ms": statistics.median(times), "peak_gib": peak}
-
-
-def graphed(fn, warmup: int = 3):
-    """``fn`` (no arguments, CUDA work only) captured once into a CUDA graph: returns its replay, so
-    a kernel's time is measured without Python launch overhead."""
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(warmup):                                    # Triton JIT and autotuning
-            fn()
-    torch.cuda.current_stream().wait_stream(side)
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(g):
-        fn()
-    return g.replay
 
 
 def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device, graph: bool = False, **call):
@@ -289,7 +275,7 @@ def ssd(args) -> None:
                 y = fn().float()
                 ref = y if ref is None else ref
                 err = ((y - ref).abs().max() / ref.abs().max()).item()
-                r = time_fn(graphed(fn), device, 5, 50)                  # replayed: kernel time only
+                r = time_fn(capture(fn)[0].replay, device, 5, 50)        # replayed: kernel time only
                 print(f"stage 1/{2 ** (3 + stage)} L={length} heads={nheads}x{cfg.headdim} state={cfg.d_state} "
                       f"x/B/C {dt_name} chunk {chunk:4d}: {r['median_ms']:.3f} ms  (max rel. diff to chunk "
                       f"{args.chunks[0]} fp32: {err:.1e})", flush=True)

@@ -15,6 +15,22 @@ import contextlib
 import torch
 
 
+def capture(fn, warmup: int = 3) -> tuple[torch.cuda.CUDAGraph, object]:
+    """Run ``fn()`` (CUDA work, no arguments) ``warmup`` times on a side stream (Triton JIT, cuDNN
+    autotuning, caches), then capture one call as a CUDA graph. Returns (graph, the captured call's
+    output); ``graph.replay()`` re-runs it into that same output."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(warmup):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = fn()
+    return graph, out
+
+
 class GraphedForward:
     """Replays ``model(i0, i1, t, **call)`` captured with CUDA graphs. The returned tensor is a static
     buffer overwritten by the next call: clone it to keep it."""
@@ -30,15 +46,11 @@ class GraphedForward:
         def amp():
             return torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side), torch.no_grad(), amp():
-            for _ in range(warmup):                    # Triton JIT, cuDNN autotuning, index caches
-                self.model(self.i0, self.i1, self.t, **call)
-        torch.cuda.current_stream().wait_stream(side)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph), torch.no_grad(), amp():
-            self.out = self.model(self.i0, self.i1, self.t, **call)
+        def forward():
+            with torch.no_grad(), amp():
+                return self.model(self.i0, self.i1, self.t, **call)
+
+        self.graph, self.out = capture(forward, warmup)
 
     def __call__(self, i0: torch.Tensor, i1: torch.Tensor, t=None) -> torch.Tensor:
         """Same shapes as captured; ``t`` (float or (B,), in [0, 1]) may change between calls."""

@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange, repeat
 
+from ..config import SSM_DTYPES
 from . import kernels, ssd
 
 
@@ -106,8 +107,8 @@ class Mamba2Mixer(nn.Module):
         self.d_inner = expand * d_model
         if self.d_inner % headdim:
             raise ValueError(f"headdim {headdim} must divide d_inner {self.d_inner}")
-        if ssm_dtype not in ("fp32", "autocast"):
-            raise ValueError(f"ssm_dtype {ssm_dtype!r}: choose fp32 or autocast")
+        if ssm_dtype not in SSM_DTYPES:
+            raise ValueError(f"ssm_dtype {ssm_dtype!r}: choose from {SSM_DTYPES}")
         self.headdim, self.ngroups, self.chunk_size, self.impl = headdim, ngroups, chunk_size, impl
         self.ssm_dtype = ssm_dtype
         self.nheads = self.d_inner // headdim

@@ -40,12 +40,20 @@ def load(path: str | Path, map_location="cpu") -> dict:
         raise ValueError(f"{path}: not a readable checkpoint ({e})") from e
 
 
+#: ModelConfig fields a loaded checkpoint may be rebuilt with: they change speed, not the weights.
+WEIGHT_FREE_FIELDS = ("chunk_size", "ssm_impl", "ssm_dtype")
+
+
 def load_model(path: str | Path, map_location="cpu", **overrides):
     """A model rebuilt from a checkpoint's own config, with its weights (EMA weights if present).
-    ``overrides``: config fields that change no weight (``chunk_size``, ``ssm_impl``, ``ssm_dtype``)."""
+    ``overrides``: config fields that change no weight (:data:`WEIGHT_FREE_FIELDS`)."""
     from ..config import ModelConfig
     from ..models import build_model
 
+    bad = sorted(set(overrides) - set(WEIGHT_FREE_FIELDS))
+    if bad:
+        raise ValueError(f"{path}: cannot override {bad} when loading (they change the weights); "
+                         f"allowed: {list(WEIGHT_FREE_FIELDS)}")
     ck = load(path, map_location)
     model = build_model(ModelConfig.from_dict({**ck["model_config"], **overrides}))
     model.load_state_dict(ck.get("ema") or ck["model"])
