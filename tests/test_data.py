@@ -9,8 +9,10 @@ import torch
 from fixtures import png, snu_tree, vimeo_tree
 from vfilib.data import datasets as D
 from vfilib.data.curriculum import MixedSampler, crop_at, gap_at
-from vfilib.data.embedded import (ClipWindows, assign_splits, detect_cuts, detect_duplicates, prepare,
-                                  shots_from_cuts)
+from vfilib.data.clips import ClipWindows
+from vfilib.data.prepare import prepare
+from vfilib.data.shots import (CutDetector, assign_splits, balanced_motion, color_hist, detect_cuts,
+                               detect_duplicates, shots_from_cuts, thumbnail)
 from vfilib.data.io import ImageError, load_frames, read_image, rgb_to_bgr
 from vfilib.data.transforms import Augment
 
@@ -186,7 +188,6 @@ def _synthetic_clip(n=60, cuts=(20, 41), dup_after=(9, 30)):
 
 
 def test_cut_and_duplicate_detection_on_known_sequence():
-    from vfilib.data.embedded import color_hist, thumbnail
     frames = _synthetic_clip()
     th = [thumbnail(f) for f in frames]
     hs = [color_hist(f) for f in frames]
@@ -194,6 +195,15 @@ def test_cut_and_duplicate_detection_on_known_sequence():
     hist = np.array([0.5 * np.abs(hs[i + 1] - hs[i]).sum() for i in range(len(hs) - 1)])
     assert detect_cuts(diff, hist) == [20, 41]
     assert detect_duplicates(diff) == [9, 30]
+    streaming = CutDetector()                      # the video tool's detector: the same rule, frame by frame
+    assert [i for i, f in enumerate(frames) if streaming(f)] == [20, 41]
+
+
+def test_balanced_motion_rejects_a_held_middle_frame():
+    steady = np.array([2.0, 2.0, 2.0, 2.0])
+    hold = np.array([2.0, 0.0, 0.0, 2.0])          # the middle frame repeats its predecessors' content
+    assert balanced_motion(steady, 0, 4) and not balanced_motion(np.array([0.0, 0.05, 3.0, 3.0]), 0, 4)
+    assert balanced_motion(hold, 0, 4)             # symmetric holds keep the middle in between
 
 
 def test_shots_split_whole():
@@ -213,7 +223,8 @@ def test_embedded_preparer_on_real_clips(embedded):
     assert m["clips"]["bikes"]["cuts"] == [30, 76, 137, 187, 242]          # DATA.md's inspection
     assert m["clips"]["bigbuckbunny"]["duplicates"] == [6, 31, 56, 81, 106]
     assert all(m["benchmark"][lv] > 0 for lv in ("easy", "medium", "hard", "extreme"))
-    again = prepare(cache)                                                   # idempotent
+    from vfilib.data.sources import fetch_group
+    again = prepare(cache, fetch_group("embedded"))                          # idempotent
     assert again["clips"]["bikes"]["frames_sha256"] == m["clips"]["bikes"]["frames_sha256"]
     ds = D.snu_film(cache, "extreme")                                        # the real loader reads it
     assert len(ds) == m["benchmark"]["extreme"] and ds[0]["I0"].shape[0] == 3

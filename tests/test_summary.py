@@ -16,7 +16,7 @@ def test_flops_of_a_single_conv_model_are_exact(monkeypatch):
         def forward(self, a, b, t):
             return self.conv(torch.cat([a, b], 1))
 
-    monkeypatch.setattr("vfilib.summary.build_model", lambda cfg: One())
+    monkeypatch.setattr("vfilib.summary.build_model", lambda cfg, runtime=None: One())
     assert gflops(preset("tiny"), (10, 20)) * 1e9 == 2 * 3 * 6 * 9 * 10 * 20       # 2 x MACs
 
 

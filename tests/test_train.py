@@ -9,13 +9,14 @@ import torch.multiprocessing as mp
 from torch.utils.data import Dataset
 
 from vfilib.config import preset
-from vfilib.data.embedded import ClipWindows
+from vfilib.data.clips import ClipWindows
 from vfilib.models import build_model
+from vfilib.models import checkpoint as ckpt
 from vfilib.train import TrainConfig, TrainingDiverged, train
-from vfilib.train import checkpoint as ckpt
 from vfilib.train.cli import parse
+from vfilib.train.data import Validation, validate
+from vfilib.train.loop import param_groups
 from vfilib.train.schedule import lr_at
-from vfilib.train.trainer import param_groups
 
 
 @pytest.fixture
@@ -50,10 +51,9 @@ def _cfg(tmp_path, **kw):
 
 
 def test_tiny_overfits_four_real_triplets(cache, tmp_path):
-    from vfilib.train.trainer import validate
     data = Fixed(cache)
     cfg = _cfg(tmp_path, max_steps=250, lr=2e-3, warmup_steps=10, grad_clip=1.0)
-    before = validate(build_model(cfg.model), data, torch.device("cpu"))["psnr"]
+    before = validate(build_model(cfg.model), Validation.from_dataset(data, 4, "fixed"), torch.device("cpu"))["psnr"]
     summary = train(cfg, data, data)
     print(f"\noverfit: val PSNR {before:.2f} -> {summary['val_psnr']:.2f} dB in {summary['steps']} steps")
     assert summary["val_psnr"] >= before + 3.0
@@ -66,8 +66,8 @@ def test_resume_is_exact(cache, tmp_path):
     train(_cfg(tmp_path / "b", stop_at=3, **common), data, data)         # interrupted at step 3
     resumed = train(_cfg(tmp_path / "b", resume=str(tmp_path / "b" / "t" / "last.pt"), **common), data, data)
     assert straight["steps"] == resumed["steps"] == 6
-    a = ckpt.load(tmp_path / "a" / "t" / "last.pt")["model"]
-    b = ckpt.load(tmp_path / "b" / "t" / "last.pt")["model"]
+    a = ckpt.read(tmp_path / "a" / "t" / "last.pt")["model"]
+    b = ckpt.read(tmp_path / "b" / "t" / "last.pt")["model"]
     for k in a:
         assert torch.equal(a[k], b[k]), k
 
@@ -84,7 +84,7 @@ def test_interrupted_checkpoint_write_keeps_previous(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         ckpt.save(path, {"step": 2, "w": torch.zeros(3)})
     monkeypatch.undo()
-    assert ckpt.load(path)["step"] == 1
+    assert torch.load(path, weights_only=True)["step"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]           # no temporary file left
 
 
@@ -105,11 +105,14 @@ def test_nan_steps_are_skipped_then_stop(cache, tmp_path, monkeypatch):
         s = train(_cfg(tmp_path, max_steps=3, batch_size=2, ckpt_every=1), data, data)
     assert s["steps"] == 3 and s["skipped_steps"] == 1
     assert any("non-finite" in str(x.message) for x in w)
+    before = ckpt.read(tmp_path / "t" / "last.pt")["model"]
 
     monkeypatch.setattr(losses.VFILoss, "forward", lambda self, p, g: (real(self, p, g)[0] * math.nan, {}))
-    with pytest.raises(TrainingDiverged, match=r"3 non-finite steps in a row at step 3; last good checkpoint: .*last.pt"):
+    with pytest.raises(TrainingDiverged, match=r"3 non-finite steps in a row at step 6; last good checkpoint: .*last.pt"):
         train(_cfg(tmp_path, max_steps=10, batch_size=2, max_bad_steps=3,
                    resume=str(tmp_path / "t" / "last.pt")), data, data)
+    after = ckpt.read(tmp_path / "t" / "last.pt")["model"]
+    assert all(torch.equal(before[k], after[k]) for k in before)        # the last good checkpoint is intact
 
 
 def _free_port() -> int:
@@ -153,13 +156,16 @@ def test_two_gloo_processes_average_gradients_like_one_big_batch():
 
 
 def test_optimizer_groups_exclude_ssm_params_and_norms():
-    model = build_model(preset("tiny"))
-    decay, no_decay = param_groups(model, 1e-4)
+    model = build_model(preset("tiny", flow="feature"))
+    groups = param_groups(model, 1e-4)
     names = {id(p): n for n, p in model.named_parameters()}
-    nd = {names[id(p)].rsplit(".", 1)[-1] for p in no_decay["params"]}
+    decay = [p for g in groups if g["weight_decay"] for p in g["params"]]
+    nd = {names[id(p)].rsplit(".", 1)[-1] for g in groups if not g["weight_decay"] for p in g["params"]}
     assert {"A_log", "D", "dt_bias", "bias"} <= nd
-    assert all(p.ndim > 1 for p in decay["params"])
-    assert decay["weight_decay"] == 1e-4 and no_decay["weight_decay"] == 0.0
+    assert all(p.ndim > 1 for p in decay)
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    flow = [p for g in groups if g["name"] == "flow" for p in g["params"]]
+    assert {names[id(p)].split(".")[0] for p in flow} == {"flow"}
 
 
 def test_schedule_warmup_then_cosine_to_floor():
@@ -178,15 +184,17 @@ def test_cli_maps_seed_flags_onto_configs():
     assert parse(["--experiment", "exp1f"]).model.use_ecab is False
 
 
-def test_phase2_resumes_phase1_with_frozen_backbone_and_distillation(cache, tmp_path):
+def test_phase2_resumes_phase1_with_frozen_backbone_and_distillation(cache, tmp_path, capsys):
     data = Fixed(cache, n=4, size=64)
     train(_cfg(tmp_path, exp_name="p1", max_steps=2), data, data)
-    p1 = ckpt.load(tmp_path / "p1" / "last.pt")["model"]
-    summary = train(_cfg(tmp_path, exp_name="p2", phase=2, resume=str(tmp_path / "p1" / "last.pt"),
-                         freeze_backbone=10, max_steps=3, distill_weight=0.01, lr=1e-3, warmup_steps=1), data, data)
+    p1 = ckpt.read(tmp_path / "p1" / "last.pt")["model"]
+    summary = train(_cfg(tmp_path, exp_name="p2", phase=2, model=preset("tiny", flow="feature"),
+                         resume=str(tmp_path / "p1" / "last.pt"), freeze_backbone=10, max_steps=3,
+                         distill_weight=0.01, lr=1e-3, warmup_steps=1, scale=0.5), data, data)
     assert summary["steps"] == 3
-    p2 = ckpt.load(tmp_path / "p2" / "last.pt")
-    assert p2["model_config"]["flow"] == "feature"                      # --phase 2 trains the flow model
+    assert "start fresh (new modules: ['flow', 'hires'])" in capsys.readouterr().out   # said, not silent
+    p2 = ckpt.read(tmp_path / "p2" / "last.pt")
+    assert p2["model_config"]["flow"] == "feature"
     state = p2["model"]
     for k, v in p1.items():                                             # the frozen backbone kept its weights
         if k.startswith("backbone."):
@@ -196,13 +204,125 @@ def test_phase2_resumes_phase1_with_frozen_backbone_and_distillation(cache, tmp_
 
 
 def test_teacher_flow_scales_linearly_with_t():
-    from vfilib.train.trainer import teacher_flow
+    from vfilib.train.phases import teacher_flow
 
     class Fake(torch.nn.Module):      # a teacher whose t = 0.5 flows are all ones
         def forward(self, a, b):
             return None, torch.ones(a.shape[0], 4, *a.shape[-2:]), None
 
-    f = teacher_flow(Fake(), torch.rand(2, 3, 20, 30), torch.rand(2, 3, 20, 30), torch.tensor([0.25, 0.5]))
+    f = teacher_flow(Fake(), torch.rand(2, 3, 20, 30), torch.rand(2, 3, 20, 30), torch.tensor([0.25, 0.5]), (20, 30))
     assert f.shape == (2, 4, 20, 30)
     assert torch.allclose(f[0, :2], torch.full_like(f[0, :2], 0.5)) and torch.allclose(f[0, 2:], torch.full_like(f[0, 2:], 1.5))
     assert torch.allclose(f[1], torch.ones_like(f[1]))
+
+
+# ------------------------------------------------------------------ bugs found in review (issue 16 / 19)
+def test_evaluate_only_runs_no_step_and_keeps_the_flow_setting(cache, tmp_path):
+    """Exp-2a / 3a: the resumed model evaluated as is: no optimizer step, flow stays off."""
+    data = Fixed(cache, n=4, size=32)
+    train(_cfg(tmp_path, exp_name="p1", max_steps=2), data, data)
+    cfg = _cfg(tmp_path, exp_name="exp2a", phase=2, resume=str(tmp_path / "p1" / "last.pt"), evaluate_only=True)
+    assert cfg.model.flow == "off"                                   # phase 2 no longer forces flow="feature"
+    s = train(cfg, data, data)
+    assert s["steps"] == 0 and math.isfinite(s["val_psnr"])
+
+
+def test_validation_runs_at_the_training_scale(cache, tmp_path, monkeypatch):
+    from vfilib.train import loop
+    seen = []
+    real = loop.validate
+    monkeypatch.setattr(loop, "validate", lambda m, v, d, a=None, scale=1.0: seen.append(scale) or real(m, v, d, a, scale))
+    data = Fixed(cache, n=4, size=64)
+    train(_cfg(tmp_path, model=preset("tiny", flow="feature"), scale=0.5, max_steps=1), data, data)
+    assert seen == [0.5]
+
+
+def test_cross_phase_resume_refuses_weights_that_do_not_fit(cache, tmp_path):
+    data = Fixed(cache, n=4, size=32)
+    train(_cfg(tmp_path, exp_name="p1", max_steps=1), data, data)
+    with pytest.raises(ckpt.CheckpointError, match=r"p1/last.pt: the weights do not fit the model config"):
+        train(_cfg(tmp_path, exp_name="other", model=preset("tiny", dims=(8, 16, 24, 32, 48)),
+                   resume=str(tmp_path / "p1" / "last.pt"), max_steps=1), data, data)
+
+
+def test_fp16_nan_step_is_skipped_without_a_crash(cache, tmp_path, monkeypatch):
+    data = Fixed(cache, n=4, size=32)
+    from vfilib.train import losses
+    real = losses.VFILoss.forward
+    calls = {"n": 0}
+
+    def flaky(self, pred, gt):
+        calls["n"] += 1
+        total, parts = real(self, pred, gt)
+        return (total * math.inf if calls["n"] == 1 else total), parts
+
+    monkeypatch.setattr(losses.VFILoss, "forward", flaky)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = train(_cfg(tmp_path, max_steps=3, batch_size=2, amp="fp16"), data, data)
+    assert s["steps"] == 3 and s["skipped_steps"] == 1
+
+
+def test_diverged_weights_are_never_checkpointed(cache, tmp_path):
+    from vfilib.train.loop import check_finite_weights
+    model = build_model(preset("tiny"))
+    with torch.no_grad():
+        next(model.parameters()).mul_(0).add_(1e10)
+    with pytest.raises(TrainingDiverged, match="weights diverged at step 7"):
+        check_finite_weights(model, "x", 7)
+
+
+def test_bad_numbers_are_config_errors():
+    for kw, msg in (({"max_steps": -5}, "max_steps must be >= 0"), ({"batch_size": 0}, "batch_size must be at least 1"),
+                    ({"scale": 0}, "scale must lie in"), ({"amp": "fp8"}, "amp 'fp8'"), ({"data": "nope"}, "data 'nope'")):
+        with pytest.raises(ValueError, match=msg):
+            TrainConfig(**kw)
+
+
+def test_resume_by_name_prefers_last_over_best(cache, tmp_path):
+    from vfilib.train.loop import resolve_resume
+    data = Fixed(cache, n=4, size=32)
+    train(_cfg(tmp_path, exp_name="r", max_steps=2, val_every=1), data, data)
+    assert resolve_resume(_cfg(tmp_path, exp_name="r2", resume="r")).name == "last.pt"
+
+
+def test_seeded_runs_agree_across_processes_and_hash_seeds(cache, tmp_path):
+    """Two processes with different PYTHONHASHSEED and the same seed end with identical weights; a run
+    stopped at step 3 and resumed in a third process matches them to float noise."""
+    import subprocess
+    import sys
+    script = tmp_path / "run.py"
+    script.write_text(f"""
+import sys, torch
+from vfilib.config import preset
+from vfilib.data.clips import ClipWindows
+from vfilib.data.transforms import Augment
+from vfilib.train import TrainConfig, train
+out, stop, resume = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+torch.set_num_threads(1)
+ds = ClipWindows({str(cache)!r}, "train", window=5, stride=40, transform=Augment(crop=32, seed=0))
+cfg = TrainConfig(exp_name="s", out_dir=out, batch_size=2, max_steps=6, stop_at=stop, lr=1e-3, warmup_steps=2,
+                  perceptual_weight=0.0, num_workers=0, progress=False, val_samples=1, val_crop=32,
+                  resume=resume or None, deterministic=True)
+train(cfg, ds, ds)
+""")
+    env = dict(__import__("os").environ)
+    def run(out, hashseed, stop=0, resume=""):
+        subprocess.run([sys.executable, str(script), str(out), str(stop), resume], check=True,
+                       env={**env, "PYTHONHASHSEED": str(hashseed)}, capture_output=True)
+        return ckpt.read(out / "s" / "last.pt")["model"]
+    a, b = run(tmp_path / "a", 1), run(tmp_path / "b", 2)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    run(tmp_path / "c", 3, stop=3)
+    c = run(tmp_path / "c", 4, resume=str(tmp_path / "c" / "s" / "last.pt"))
+    for k in a:
+        assert torch.allclose(a[k], c[k], atol=1e-6), k
+
+
+def test_two_ranks_draw_disjoint_shards(cache):
+    from vfilib.train.data import LoaderBatches
+    ds = ClipWindows(cache, "train", window=5, stride=10)
+    cfg = _cfg(cache, batch_size=1)
+    order = [list(LoaderBatches(ds, cfg, torch.device("cpu"), rank=r, world=2).sampler) for r in (0, 1)]
+    assert order[0] and not set(order[0]) & set(order[1])

@@ -2,7 +2,7 @@ import math
 
 import pandas as pd
 
-from vfilib.viz import speed_grid
+from vfilib.reports.figures import speed_grid
 
 
 def _row(model, res, dtype, exe, ms, gib, scale=1.0, kernels="fused", device="NVIDIA H100 80GB HBM3", note=""):

@@ -19,11 +19,10 @@ import time
 import pandas as pd
 import torch
 
-from .config import PHASE1_EXPERIMENTS, SSM_DTYPES, amp_dtype, preset
+from .config import FUSED_MODES, PHASE1_EXPERIMENTS, SSM_DTYPES, RuntimeConfig, amp_dtype, preset
 from .models import build_model
 from .models.graph import capture
-from .models.kernels import FUSED_MODES, fused_mode
-from .results import append_rows, provenance
+from .core.tables import append_rows, provenance
 
 RESOLUTIONS = {"256": (256, 256), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840),
                "4k_dci": (2160, 4096)}
@@ -98,8 +97,8 @@ def speed(args) -> None:
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32
     flow = {"flow": args.flow} if args.flow != "off" else {}
     # chunk size: the same result at another speed; ssm_dtype autocast: bf16 SSD inputs (PSNR: vfilib.eval)
-    over = {**flow, **({"chunk_size": args.chunk_size} if args.chunk_size else {}),
-            **({"ssm_dtype": args.ssm_dtype} if args.ssm_dtype != "fp32" else {})}
+    over = flow
+    runtime = RuntimeConfig(ssm_dtype=args.ssm_dtype, chunk_size=args.chunk_size or 0)
     tag = ((f"+flow_{args.flow}" if flow else "") + (f"@chunk{args.chunk_size}" if args.chunk_size else "")
            + (f"@ssm_{args.ssm_dtype}" if args.ssm_dtype != "fp32" else ""))
     configs = [(p + tag, preset(p, **over)) for p in args.presets]
@@ -109,7 +108,7 @@ def speed(args) -> None:
     prov = provenance(device)
     rows = []
     for label, cfg in configs:
-        model = build_model(cfg).to(device)
+        model = build_model(cfg, runtime).to(device)
         if device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
         # torch.compile (one graph per shape), shared by "compiled" and "compiled+graph" (its CUDA-graph replay)
@@ -136,10 +135,10 @@ def speed(args) -> None:
                         # during its capture and after it sit in the graph's pool, not in "allocated"
                         torch.cuda.reset_peak_memory_stats(device)
                     try:
-                        with fused_mode(fused):
-                            step = make_step(runner, mode, RESOLUTIONS[res_name], row["batch"], DTYPES[dt_name],
-                                             device, graph=compiled.endswith("graph"), **call)
-                            row.update(time_fn(step, device, args.warmup, args.iters, reset_peak=False))
+                        model.set_runtime(runtime.replace(fused=fused))
+                        step = make_step(runner, mode, RESOLUTIONS[res_name], row["batch"], DTYPES[dt_name],
+                                         device, graph=compiled.endswith("graph"), **call)
+                        row.update(time_fn(step, device, args.warmup, args.iters, reset_peak=False))
                         if mode == "train":
                             row["samples_per_s"] = batch / row["median_ms"] * 1e3
                     except torch.OutOfMemoryError:
@@ -225,24 +224,23 @@ def profile(args) -> None:
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     flow = {"flow": args.flow} if args.flow != "off" else {}
-    model = build_model(preset(args.preset, **flow, ssm_dtype=args.ssm_dtype)).to(device)
+    model = build_model(preset(args.preset, **flow), RuntimeConfig(ssm_dtype=args.ssm_dtype, fused=args.fused)).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     call = {"scale": args.scale} if flow else {}
-    with fused_mode(args.fused):
-        step = make_step(model, "infer", RESOLUTIONS[args.res], 1, DTYPES[args.dtype], device, **call)
+    step = make_step(model, "infer", RESOLUTIONS[args.res], 1, DTYPES[args.dtype], device, **call)
+    for _ in range(5):
+        step()
+    _sync(device)
+    if args.by == "module":
+        with pd.option_context("display.width", 200, "display.max_rows", 200):
+            print(module_breakdown(model, step, device).round(3).to_string(index=False))
+        return
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with tprofile(activities=acts) as prof:
         for _ in range(5):
             step()
         _sync(device)
-        if args.by == "module":
-            with pd.option_context("display.width", 200, "display.max_rows", 200):
-                print(module_breakdown(model, step, device).round(3).to_string(index=False))
-            return
-        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-        with tprofile(activities=acts) as prof:
-            for _ in range(5):
-                step()
-            _sync(device)
     key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
     print(prof.key_averages().table(sort_by=key, row_limit=args.top))
 

@@ -22,6 +22,7 @@ SCAN_MODES = ("interleaved", "sequential", "per_frame")
 MHC_MODES = ("off", "mhc", "mhc_lite")
 SSM_IMPLS = ("auto", "torch", "official")
 SSM_DTYPES = ("fp32", "autocast")
+FUSED_MODES = ("auto", "off")
 MAMBA_VERSIONS = (1, 2)
 FLOW_MODES = ("off", "image", "feature", "flow_only")
 AMP_MODES = ("off", "fp32", "bf16", "fp16")      # "off" and "fp32" both mean: no autocast
@@ -73,12 +74,6 @@ class ModelConfig:
     expand: int = 2
     headdim: int = 16
     ngroups: int = 1
-    chunk_size: int = 64
-    ssm_impl: str = "auto"              # auto | torch | official
-    # SSD inputs x, B, C: fp32 (default) | autocast (kept in the activations' dtype, bf16 under bf16
-    # autocast, on the official kernels; dt, A, D and the chunk states stay fp32). An inference-speed
-    # setting: the weights are the same, the PSNR change is measured by ``python -m vfilib.eval --ssm_dtype``
-    ssm_dtype: str = "fp32"
     # --- Mamba1 (Exp-1d) ---
     mamba1_d_state: int = 16
 
@@ -102,10 +97,6 @@ class ModelConfig:
             bad(f"scan {self.scan!r} not in {SCAN_MODES}")
         if self.use_mhc not in MHC_MODES:
             bad(f"use_mhc {self.use_mhc!r} not in {MHC_MODES}")
-        if self.ssm_impl not in SSM_IMPLS:
-            bad(f"ssm_impl {self.ssm_impl!r} not in {SSM_IMPLS}")
-        if self.ssm_dtype not in SSM_DTYPES:
-            bad(f"ssm_dtype {self.ssm_dtype!r} not in {SSM_DTYPES}")
         if self.mamba_version not in MAMBA_VERSIONS:
             bad(f"mamba_version must be 1 or 2, got {self.mamba_version}")
         if self.flow not in FLOW_MODES:
@@ -134,12 +125,45 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        d = {k: v for k, v in d.items() if k not in LEGACY_RUNTIME_FIELDS}
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown ModelConfig fields: {sorted(unknown)}")
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
         return cls(**kw)
+
+
+#: Fields that older checkpoints carried in the architecture config; they are run-time settings now
+#: (:class:`RuntimeConfig`) and are dropped when such a config is read.
+LEGACY_RUNTIME_FIELDS = ("ssm_impl", "ssm_dtype", "chunk_size")
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """How a model runs: settings that change speed (and float rounding), never the weights.
+
+    ``ssm_impl``: the SSD / selective scan of ``mamba_ssm`` (official, CUDA), vfilib's pure-PyTorch
+    one (torch), or official where it imports (auto). ``ssm_dtype``: ``autocast`` keeps the SSD inputs
+    x, B, C in the activations' dtype (bf16 under bf16 autocast) on the official kernels; dt, A, D and
+    the chunk states stay fp32 (PSNR change: ``python -m vfilib.eval --ssm_dtype``). ``chunk_size``:
+    the SSD chunk (0: 256 on the official kernels, 64 on the pure-PyTorch SSD). ``fused``: the fused
+    Triton kernels around the SSD for inference on CUDA (auto) or the plain path (off)."""
+
+    ssm_impl: str = "auto"
+    ssm_dtype: str = "fp32"
+    chunk_size: int = 0
+    fused: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("ssm_impl", SSM_IMPLS), ("ssm_dtype", SSM_DTYPES), ("fused", FUSED_MODES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"RuntimeConfig: {name} {getattr(self, name)!r} not in {allowed}")
+        if self.chunk_size < 0:
+            raise ValueError(f"RuntimeConfig: chunk_size must be >= 0, got {self.chunk_size}")
+
+    def replace(self, **changes: Any) -> "RuntimeConfig":
+        return dataclasses.replace(self, **changes)
 
 
 PRESETS: dict[str, ModelConfig] = {
@@ -152,7 +176,6 @@ PRESETS: dict[str, ModelConfig] = {
         refine_dims=(16, 32, 64, 96, 128),
         d_state=64,
         headdim=32,
-        chunk_size=256,
     ),
     "base": ModelConfig(
         name="base",
@@ -162,7 +185,6 @@ PRESETS: dict[str, ModelConfig] = {
         refine_dims=(24, 48, 96, 128, 192),
         d_state=128,
         headdim=64,
-        chunk_size=256,
     ),
 }
 

@@ -1,303 +1,619 @@
-"""Interpolate a real video: ``python -m vfilib.interpolate INPUT -o OUTPUT``.
+"""Interpolate a video, a frame folder or two images: ``vfilib interpolate IN [-o OUT] ...``.
 
-    python -m vfilib.interpolate clip.mp4 -o clip_2x.mp4 --factor 2 --checkpoint runs/exp2c_small/best.pt
-    python -m vfilib.interpolate clip.mp4 -o clip_60.mp4 --fps 60 --peer rife_hdv3
-    python -m vfilib.interpolate frames/ -o out_frames/ --factor 8 --t_mode recursive
+    vfilib interpolate clip.mp4 --factor 2                  # -> clip_2x_50fps.mp4 beside it
+    vfilib interpolate clip.mp4 --fps 60 -o clip_60.mp4     # any output rate (24 -> 60, VFR in)
+    vfilib interpolate clip.mp4 --fps 60 --start 10 --duration 3 -o preview.mp4
+    vfilib interpolate frames/ --in_fps 24 --factor 4 -o out_frames/
+    vfilib interpolate a.png b.png --times 0.25 0.5 0.75 -o mids/
+    vfilib interpolate anime.mp4 --dedup --fps 24          # drop repeated frames (on twos), re-time, fill in
 
-INPUT is a video file (decoded with PyAV) or a folder of frames (sorted by name; ``--in_fps`` gives
-their rate). OUTPUT is a video file (PyAV encoding, H.264 when available) or a folder (PNG frames).
-Frames stream through: only the two current input frames are held, so a long video never sits in
-memory. Output frame n lies at time n / out_fps; between input frames i and i+1 it is interpolated
-at t = n * in_fps / out_fps - i (``--factor k``: t = j / k; ``--fps``: any t, e.g. 24 -> 60 fps).
-``--t_mode recursive`` reaches dyadic t by repeated midpoints instead (needed for t = 0.5-only
-peers such as RIFE HDv3, and X-TEST's recursive 8x). Across a scene cut nothing is interpolated: the
-nearer real frame is repeated. Audio is not copied.
+(``python -m vfilib.interpolate`` is the same command.)
+
+Which model runs: the shipped vfilib weights (``weights/vfilib.pt``) when this checkout has them,
+otherwise RIFE HDv3 (``--model`` picks another; ``--checkpoint`` runs a training checkpoint). A model
+that predicts t = 0.5 only (RIFE HDv3) reaches dyadic t (1/4, 3/8, ...) by bisection; other t
+(e.g. 25 -> 60 fps) need a model that takes t (vfilib, rife_v39).
+
+Timing comes from the input's timestamps: output frame times are the input's (``--factor k``: k
+frames per input interval) or a regular grid at ``--fps`` from the first frame; a variable-rate clip
+keeps its duration, and the last frame keeps its interval, so the output lasts as long as the
+input. Audio and subtitle streams are copied unchanged; 10-bit input gives 10-bit output where the
+codec allows; colour tags are kept. Across a scene cut nothing is interpolated: the nearer real
+frame is repeated.
+
+The output is written to a temporary file beside the target and renamed only when complete: an
+error or Ctrl-C leaves no partial file and never touches an older one (``--overwrite`` to replace it).
 """
 from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import dataclass
+import os
+import shutil
+import sys
+import threading
+import time
+import uuid
+import queue
+from collections import deque
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
-from .config import AMP_MODES, SSM_DTYPES, amp_dtype
-from .data.embedded import color_hist, decode_video, thumbnail, video_info
-from .data.io import IMAGE_SUFFIXES, read_image, write_image
+from .config import AMP_MODES, SSM_DTYPES, RuntimeConfig, amp_dtype
+from .core.paths import user_cache_dir
+from .data.io import IMAGE_SUFFIXES, ImageError, read_image, write_image
+from .data.shots import CUT_RULE, CutDetector, FrameSignature, pair_signals
+from .data.video import StreamInfo, TimedFrame, VideoError, VideoReader, VideoWriter
 from .eval.interpolators import Interpolator
 
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v"}
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts"}
+MAX_RATIO = 64            # output frames per input frame, at most (--fps 1000000 is a typo, not a request)
+
+
+class UsageError(ValueError):
+    """A flag or input the command cannot use; printed as one line."""
 
 
 # ----------------------------------------------------------------------------- timing
-def output_times(n_in: int, in_fps: float, out_fps: float) -> Iterator[tuple[int, Fraction]]:
-    """(i, t) for every output frame: it lies between input frames i and i+1 at fraction t in [0, 1)
-    (t = 0: the input frame itself). Exact rational arithmetic, so 24 -> 60 fps repeats exactly."""
-    ratio = Fraction(in_fps).limit_denominator(100000) / Fraction(out_fps).limit_denominator(100000)
-    n_out = math.floor((n_in - 1) / ratio) + 1 if n_in else 0
-    for n in range(n_out):
-        p = n * ratio
-        i = math.floor(p)
-        yield i, p - i
+def interval_outputs(tau: Fraction, nxt: Fraction, origin: Fraction, factor: int | None = None,
+                     fps: Fraction | None = None) -> list[tuple[Fraction, Fraction]]:
+    """(t, T) of the output frames inside the input interval [tau, nxt): T the output time, t = (T - tau) /
+    (nxt - tau) in [0, 1). ``factor``: k frames evenly spaced; ``fps``: the grid origin + m / fps."""
+    span = nxt - tau
+    if span <= 0:
+        return []
+    if factor:
+        return [(Fraction(j, factor), tau + span * Fraction(j, factor)) for j in range(factor)]
+    first = math.ceil((tau - origin) * fps)
+    last = math.ceil((nxt - origin) * fps)          # exclusive
+    return [((origin + Fraction(m) / fps - tau) / span, origin + Fraction(m) / fps) for m in range(first, last)]
+
+
+def output_times(times: list[Fraction], factor: int | None = None, fps: float | Fraction | None = None,
+                 last_interval: Fraction | None = None) -> list[tuple[int, Fraction, Fraction]]:
+    """(i, t, T) for every output frame of input frames at ``times``: between input i and i+1 at t. The
+    last frame keeps the interval before it (or ``last_interval``), so the output lasts as long as the input."""
+    fps = Fraction(fps).limit_denominator(1_000_000) if fps else None
+    ends = list(times[1:]) + [times[-1] + (last_interval or (times[-1] - times[-2] if len(times) > 1 else 1 / (fps or 25)))]
+    return [(i, t, T) for i, (a, b) in enumerate(zip(times, ends))
+            for t, T in interval_outputs(a, b, times[0], factor, fps)]
 
 
 def is_dyadic(t: Fraction, max_depth: int = 6) -> bool:
     return t.denominator & (t.denominator - 1) == 0 and t.denominator <= 2 ** max_depth
 
 
-# ----------------------------------------------------------------------------- scene cuts
-@dataclass
-class CutDetector:
-    """Streaming cut test on consecutive frames: the thumbnail difference must stand far above the
-    recent ones (``ratio`` x median of the last ``history``, at least ``min_diff``) and the colour
-    histogram must change (the same rule as the embedded data's offline detector)."""
-
-    ratio: float = 2.5
-    min_diff: float = 12.0
-    min_hist: float = 0.15
-    history: int = 10
-
-    def __post_init__(self):
-        self.diffs: list[float] = []
-
-    def __call__(self, a: np.ndarray, b: np.ndarray) -> bool:
-        d = float(np.abs(thumbnail(b) - thumbnail(a)).mean())
-        h = 0.5 * float(np.abs(color_hist(b) - color_hist(a)).sum())
-        recent = self.diffs[-self.history:]
-        base = float(np.median(recent)) if recent else 0.0
-        cut = d > max(self.min_diff, self.ratio * base) and h > self.min_hist
-        if not cut:
-            self.diffs.append(d)
-        return cut
+def rate_label(rate: Fraction) -> str:
+    return f"{float(rate):.2f}".rstrip("0").rstrip(".") + "fps"
 
 
-# ----------------------------------------------------------------------------- frame I/O
-def read_frames(path: Path) -> Iterator[np.ndarray]:
-    """RGB uint8 (H, W, 3) frames of a video file or an image folder, one at a time."""
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise FileNotFoundError(f"{path}: no image frames ({', '.join(sorted(IMAGE_SUFFIXES))})")
+# ----------------------------------------------------------------------------- inputs
+class FolderReader:
+    """Frames of a folder of images (sorted by name) at ``fps``."""
+
+    def __init__(self, path: Path, fps: Fraction):
+        self.path = path
+        self.files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.files:
+            raise UsageError(f"{path}: no image frames ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        first = read_image(self.files[0])
+        self.info = StreamInfo(first.shape[1], first.shape[0], fps, len(self.files),
+                               Fraction(len(self.files)) / fps)
+
+    def __iter__(self) -> Iterator[TimedFrame]:
         shape = None
-        for f in files:
-            img = read_image(f)                       # float RGB in [0, 1], clear errors for bad files
+        for i, f in enumerate(self.files):
+            img = read_image(f)                      # float RGB in [0, 1]; bad files named
             if shape is not None and img.shape != shape:
-                raise ValueError(f"{f}: frame size {img.shape[1]}x{img.shape[0]} differs from the first "
+                raise ImageError(f"{f}: frame size {img.shape[1]}x{img.shape[0]} differs from the first "
                                  f"frame's {shape[1]}x{shape[0]}")
             shape = img.shape
-            yield (img * 255 + 0.5).astype(np.uint8)
-        return
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such video file or frame folder")
-    yield from decode_video(path)
-
-
-class FrameWriter:
-    """Writes RGB uint8 frames to a video (PyAV) or a folder of PNGs; a video file is written to a
-    temporary name and renamed when closed, so an interrupted run leaves no half-written output."""
-
-    def __init__(self, path: Path, fps: float, codec: str | None = None, crf: int = 18):
-        self.path, self.fps, self.count = path, fps, 0
-        self.is_video = path.suffix.lower() in VIDEO_SUFFIXES
-        self.codec, self.crf, self.container, self.stream = codec, crf, None, None
-        if self.is_video:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-        else:
-            path.mkdir(parents=True, exist_ok=True)
-
-    def _open(self, h: int, w: int) -> None:
-        import av
-
-        self.container = av.open(str(self.tmp), mode="w")
-        rate = Fraction(self.fps).limit_denominator(100000)
-        for codec in ([self.codec] if self.codec else ["libx264", "h264", "mpeg4"]):
-            try:
-                self.stream = self.container.add_stream(codec, rate=rate)
-                break
-            except (ValueError, av.error.FFmpegError):   # codec not in this build
-                continue
-        if self.stream is None:
-            raise RuntimeError(f"{self.path}: no usable video encoder in this PyAV build")
-        self.stream.width, self.stream.height = w + w % 2, h + h % 2   # yuv420p needs even sizes
-        self.stream.pix_fmt = "yuv420p"
-        if self.stream.codec_context.name == "libx264":
-            self.stream.options = {"crf": str(self.crf)}
-
-    def write(self, frame: np.ndarray) -> None:
-        if not self.is_video:
-            write_image(self.path / f"{self.count:06d}.png", frame.astype(np.float32) / 255)
-        else:
-            import av
-
-            h, w = frame.shape[:2]
-            if self.container is None:
-                self._open(h, w)
-            if h % 2 or w % 2:                             # replicate the last row/column
-                frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-            for packet in self.stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
-                self.container.mux(packet)
-        self.count += 1
+            yield TimedFrame(i, Fraction(i) / self.info.fps, (img * 255 + 0.5).astype(np.uint8))
 
     def close(self) -> None:
-        if self.container is not None:
-            for packet in self.stream.encode():
-                self.container.mux(packet)
-            self.container.close()
-            self.tmp.replace(self.path)
+        pass
 
 
-# ----------------------------------------------------------------------------- the loop
-def _tensor(frame: np.ndarray, device) -> torch.Tensor:
-    return torch.from_numpy(frame).to(device).permute(2, 0, 1)[None].float().div_(255)
+# ----------------------------------------------------------------------------- outputs
+class AtomicOutput:
+    """A target written under a unique temporary name beside it, renamed only by :meth:`commit`."""
+
+    def __init__(self, path: Path, overwrite: bool, folder: bool):
+        self.path, self.folder = path, folder
+        if path.exists() and not overwrite:
+            raise UsageError(f"{path} exists; pass --overwrite to replace it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tag = uuid.uuid4().hex[:8]
+        self.tmp = path.with_name(f".{path.name}.{tag}.partial" + ("" if folder else path.suffix))
+        if folder:
+            self.tmp.mkdir()
+
+    def commit(self) -> Path:
+        if self.folder and self.path.exists():
+            old = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.old")
+            os.replace(self.path, old)
+            os.replace(self.tmp, self.path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        if self.tmp.is_dir():
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        elif self.tmp.exists():
+            self.tmp.unlink()
 
 
-def _array(x: torch.Tensor) -> np.ndarray:
-    return (x[0].clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
+class FolderWriter:
+    def __init__(self, folder: Path):
+        self.folder, self.count = folder, 0
+
+    def write(self, image: np.ndarray, time: Fraction) -> None:
+        scale = 65535.0 if image.dtype == np.uint16 else 255.0
+        write_image(self.folder / f"{self.count:06d}.png", image.astype(np.float32) / scale)
+        self.count += 1
+
+    def finish(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
 
 
-def midpoint_chain(interp: Interpolator, a: torch.Tensor, b: torch.Tensor, t: Fraction, scale: float) -> torch.Tensor:
-    """The frame at dyadic ``t`` by repeated t = 0.5 calls (bisection)."""
-    half = torch.full((1,), 0.5)
-    while True:
-        mid = interp(a, b, half, scale)
-        if t == Fraction(1, 2):
-            return mid
-        a, b, t = (a, mid, t * 2) if t < Fraction(1, 2) else (mid, b, t * 2 - 1)
+class BackgroundWriter:
+    """Encodes in a thread so the model never waits for the encoder; errors surface on the next call."""
 
+    def __init__(self, sink, depth: int = 16):
+        self.sink, self.q, self.error = sink, queue.Queue(depth), None
+        self.thread = threading.Thread(target=self._run, daemon=True, name="vfilib-encode")
+        self.thread.start()
 
-def interpolate_video(src: str | Path, dst: str | Path, interp: Interpolator, factor: int | None = None,
-                      fps: float | None = None, in_fps: float | None = None, t_mode: str = "direct",
-                      scale: float = 1.0, device: str | torch.device = "cpu", detect_cuts: bool = True,
-                      progress: bool = True) -> dict:
-    """Stream ``src`` through ``interp`` into ``dst``; returns counts (frames in/out, cuts, fps)."""
-    src, dst = Path(src), Path(dst)
-    if (factor is None) == (fps is None):
-        raise ValueError("give exactly one of factor (2, 4, 8, ...) or fps (a target frame rate)")
-    if not src.exists():
-        raise FileNotFoundError(f"{src}: no such video file or frame folder")
-    info = video_info(src) if src.is_file() else {"fps": in_fps or 0, "frames": len(
-        [p for p in src.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]) if src.is_dir() else 0}
-    in_rate = in_fps or info["fps"]
-    if not in_rate:
-        raise ValueError(f"{src}: unknown input frame rate; pass in_fps")
-    out_rate = in_rate * factor if factor else fps
-    if t_mode not in ("direct", "recursive"):
-        raise ValueError(f"t_mode must be direct or recursive, got {t_mode!r}")
-    if t_mode == "direct" and not getattr(interp, "supports_any_t", True):
-        raise ValueError(f"{interp.name} predicts t = 0.5 only: use t_mode='recursive' (dyadic t)")
-
-    frames = read_frames(src)
-    n_in = info.get("frames") or 0
-    writer = FrameWriter(dst, out_rate)
-    detector = CutDetector() if detect_cuts else None
-    stats = {"frames_in": 0, "frames_out": 0, "interpolated": 0, "cuts": [], "in_fps": in_rate, "out_fps": out_rate}
-    a_np = next(frames, None)
-    if a_np is None:
-        raise ValueError(f"{src}: no frames")
-    b_np = next(frames, None)
-    i, cut = 0, False
-    if b_np is not None and detector is not None:
-        cut = detector(a_np, b_np)
-    a = _tensor(a_np, device)
-    b = _tensor(b_np, device) if b_np is not None else None
-    ratio = Fraction(in_rate).limit_denominator(100000) / Fraction(out_rate).limit_denominator(100000)
-    pbar = tqdm(total=math.floor((n_in - 1) / ratio) + 1 if n_in else None, disable=not progress,
-                unit="frame", desc=f"{src.name} -> {dst.name}")
-    n = 0
-    try:
+    def _run(self) -> None:
         while True:
-            p = n * ratio
-            idx, t = math.floor(p), p - math.floor(p)
-            while idx > i and b_np is not None:             # advance the input window
-                a_np, a, i = b_np, b, i + 1
-                b_np = next(frames, None)
-                b = _tensor(b_np, device) if b_np is not None else None
-                if cut:
-                    stats["cuts"].append(i)
-                cut = detector(a_np, b_np) if (b_np is not None and detector is not None) else False
-            if idx > i or (b_np is None and t > 0):
-                break                                       # past the last input frame
-            if t == 0:
-                out = a_np
-            elif cut:
-                out = a_np if t < Fraction(1, 2) else b_np  # never interpolate across a cut
-            else:
-                if t_mode == "recursive":
-                    if not is_dyadic(t):
-                        raise ValueError(f"t = {t} is not dyadic: use t_mode='direct' for this frame rate")
-                    pred = midpoint_chain(interp, a, b, t, scale)
-                else:
-                    pred = interp(a, b, torch.tensor([float(t)]), scale)
-                out = _array(pred)
-                stats["interpolated"] += 1
-            writer.write(out)
-            n += 1
-            pbar.update(1)
-        stats["frames_in"] = i + 1
-    finally:
-        pbar.close()
-        writer.close()
-    stats["frames_out"] = writer.count
-    return stats
+            item = self.q.get()
+            if item is None:
+                return
+            if self.error is None:
+                try:
+                    self.sink.write(*item)
+                except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                    self.error = e
+
+    def write(self, image: np.ndarray, t: Fraction) -> None:
+        if self.error is not None:
+            raise self.error
+        self.q.put((image, t))
+
+    def close(self) -> None:
+        self.q.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
-def build_interpolator(checkpoint: str | None, peer: str | None, device, amp: str = "off", tile: int = 0,
-                       graph: bool = False, ssm_dtype: str = "fp32") -> Interpolator:
-    from .eval.interpolators import from_checkpoint, make_peer
+# ----------------------------------------------------------------------------- the model side
+@dataclass
+class _Job:
+    a: torch.Tensor
+    b: torch.Tensor
+    t: Fraction
+    out: list = field(default_factory=list)     # filled with the result
 
-    if (checkpoint is None) == (peer is None):
-        raise ValueError("give exactly one of --checkpoint or --peer")
-    if peer:
-        if graph or ssm_dtype != "fp32":
-            raise ValueError("--graph and --ssm_dtype apply to vfilib checkpoints, not to the peer methods")
-        return make_peer(peer, device)
-    if graph and torch.device(device).type != "cuda":
-        raise ValueError(f"--graph replays CUDA graphs: it needs a CUDA --device, got {device!r}")
-    it = from_checkpoint(checkpoint, device, amp_dtype(amp), graph=graph, ssm_dtype=ssm_dtype)
+
+class Engine:
+    """Runs an interpolator on batches of (I0, I1, t) jobs; bisection for t = 0.5-only models."""
+
+    def __init__(self, interp: Interpolator, device: torch.device, batch: int, scale: float):
+        self.interp, self.device, self.batch, self.scale = interp, device, batch, scale
+        self.pending: list[_Job] = []
+
+    def submit(self, a: torch.Tensor, b: torch.Tensor, t: Fraction) -> _Job:
+        if not self.interp.supports_any_t and not is_dyadic(t):
+            raise UsageError(f"{self.interp.name} predicts t = 0.5 only, and this output rate needs t = {t}; "
+                             "use --model vfilib or --model rife_v39 (any t), or a --factor of 2, 4, 8")
+        job = _Job(a, b, t)
+        self.pending.append(job)
+        if len(self.pending) >= self.batch:
+            self.flush()
+        return job
+
+    def flush(self) -> None:
+        jobs, self.pending = self.pending, []
+        if not jobs:
+            return
+        if self.interp.supports_any_t:
+            for k in range(0, len(jobs), self.batch):
+                part = jobs[k:k + self.batch]
+                a = torch.cat([j.a for j in part])
+                b = torch.cat([j.b for j in part])
+                t = torch.tensor([float(j.t) for j in part], device=self.device)
+                outs = self.interp(a, b, t, self.scale)
+                self._check(outs)
+                for j, o in zip(part, outs):
+                    j.out.append(o[None])
+        else:
+            for j in jobs:
+                a, b, t = j.a, j.b, j.t
+                while True:
+                    mid = self.interp(a, b, torch.full((1,), 0.5, device=self.device), self.scale)
+                    self._check(mid)
+                    if t == Fraction(1, 2):
+                        break
+                    a, b, t = (a, mid, t * 2) if t < Fraction(1, 2) else (mid, b, t * 2 - 1)
+                j.out.append(mid)
+
+    def _check(self, x: torch.Tensor) -> None:
+        if not torch.isfinite(x).all():
+            raise RuntimeError(f"{self.interp.name} produced non-finite pixels (NaN/inf); nothing was written "
+                               "under the output name")
+
+
+def load_method(model: str | None, checkpoint: str | None, device: torch.device, amp: str = "fp32", tile: int = 0,
+                graph: bool = False, compile: bool = False, ssm_dtype: str = "fp32") -> Interpolator:
+    """The interpolator the command runs (see :func:`default_model`)."""
+    from .eval.peers import PEERS, from_checkpoint, make_peer
+    from .models.checkpoint import CheckpointError
+
+    model = model or default_model()
+    vfilib_model = checkpoint is not None or model == "vfilib"
+    if not vfilib_model and (graph or compile or ssm_dtype != "fp32" or tile):
+        raise UsageError("--graph, --compile, --ssm_dtype and --tile apply to vfilib models, not to "
+                         f"--model {model}")
+    if (graph or compile) and device.type != "cuda":
+        raise UsageError(f"--graph / --compile need a CUDA --device, got {device}")
+    if not vfilib_model:
+        if model not in PEERS:
+            raise UsageError(f"--model {model}: choose from {sorted(PEERS)}")
+        return make_peer(model, device)
+    try:
+        it = from_checkpoint(checkpoint, device, amp_dtype(amp), graph=graph,
+                             runtime=RuntimeConfig(ssm_dtype=ssm_dtype))
+    except CheckpointError as e:
+        raise UsageError(str(e)) from None
     it.tile = tile
+    if compile:
+        cache = user_cache_dir() / "torchinductor"
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache))     # compiled graphs persist across runs
+        os.environ.setdefault("TRITON_CACHE_DIR", str(user_cache_dir() / "triton"))
+        it.model = torch.compile(it.model, dynamic=False)
     return it
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m vfilib.interpolate", description=__doc__,
+def default_model() -> str:
+    """``vfilib`` when this checkout ships weights, else ``rife_hdv3``."""
+    from .models.checkpoint import SHIPPED
+
+    return "vfilib" if SHIPPED.is_file() else "rife_hdv3"
+
+
+# ----------------------------------------------------------------------------- the loop
+@dataclass
+class Stats:
+    frames_in: int = 0
+    frames_out: int = 0
+    interpolated: int = 0
+    dropped_repeats: int = 0
+    cuts: list = field(default_factory=list)
+    in_fps: float = 0.0
+    out_fps: float = 0.0
+    duration_in: float = 0.0
+    duration_out: float = 0.0
+    seconds: float = 0.0
+    first_frame_s: float = 0.0
+
+
+def _to_tensor(img: np.ndarray, device) -> torch.Tensor:
+    scale = 65535.0 if img.dtype == np.uint16 else 255.0
+    return torch.from_numpy(img.astype(np.float32) / scale).to(device).permute(2, 0, 1)[None]
+
+
+def _to_image(x: torch.Tensor, deep: bool) -> np.ndarray:
+    top = 65535 if deep else 255
+    arr = (x[0].float().clamp(0, 1) * top + 0.5).permute(1, 2, 0).cpu().numpy()
+    return arr.astype(np.uint16 if deep else np.uint8)
+
+
+def run(src, reader, sink, engine: Engine, factor: int | None, fps: Fraction | None, cuts: bool = True,
+        dedup: bool = False, progress: bool = True, total: int | None = None) -> Stats:
+    """Stream the reader's frames through the engine into ``sink`` (``write(image, time)``)."""
+    stats = Stats()
+    t0 = time.perf_counter()
+    detector = CutDetector() if cuts else None
+    out: deque = deque()                 # (time, image | job) in output order
+    deep = reader.info.bit_depth > 8
+    bar = tqdm(total=total, disable=not progress, unit="frame", desc=f"{Path(src).name}", dynamic_ncols=True)
+    prev: TimedFrame | None = None
+    prev_t = prev_sig = None
+    recent: deque = deque(maxlen=2 * CUT_RULE.radius)
+    origin = last_gap = None
+
+    def drain(final: bool = False) -> None:
+        if final:
+            engine.flush()
+        while out and (not isinstance(out[0][1], _Job) or out[0][1].out):
+            when, item = out.popleft()
+            img = _to_image(item.out[0], deep) if isinstance(item, _Job) else item
+            sink.write(img, when)
+            if stats.frames_out == 0:
+                stats.first_frame_s = time.perf_counter() - t0
+            stats.frames_out += 1
+            bar.update(1)
+            if stats.frames_out % 10 == 0:
+                bar.set_postfix(fps=f"{stats.frames_out / (time.perf_counter() - t0):.1f}")
+
+    def emit(a: TimedFrame, a_t, b: TimedFrame | None, b_t, nxt: Fraction, is_cut: bool) -> None:
+        for t, when in interval_outputs(a.time, nxt, origin, factor, fps):
+            if t == 0 or b is None:
+                out.append((when, a.image))
+            elif is_cut:
+                out.append((when, a.image if t < Fraction(1, 2) else b.image))
+            else:
+                out.append((when, engine.submit(a_t, b_t, t)))
+                stats.interpolated += 1
+        drain()
+
+    for frame in reader:
+        sig = FrameSignature.of(frame.image if frame.image.dtype == np.uint8 else (frame.image >> 8).astype(np.uint8))
+        if prev is not None:
+            d, _ = pair_signals(prev_sig, sig)
+            if dedup and d < max(CUT_RULE.dup_abs, CUT_RULE.dup_rel * (float(np.median(recent)) if recent else 0)):
+                stats.dropped_repeats += 1
+                continue                          # a repeat: re-timed away, the interval grows
+            recent.append(d)
+        is_cut = detector(frame.image if frame.image.dtype == np.uint8 else (frame.image >> 8).astype(np.uint8)) \
+            if detector else False
+        stats.frames_in += 1
+        cur_t = _to_tensor(frame.image, engine.device)
+        if prev is None:
+            origin = frame.time
+        else:
+            last_gap = frame.time - prev.time
+            if is_cut:
+                stats.cuts.append(float(frame.time))
+            emit(prev, prev_t, frame, cur_t, frame.time, is_cut)
+        prev, prev_t, prev_sig = frame, cur_t, sig
+    if prev is None:
+        raise UsageError(f"{src}: no frames (check --start / --duration)")
+    # the last frame keeps its interval: its coded duration, else the interval before it
+    gap = prev.duration or last_gap or (1 / reader.info.fps if reader.info.fps else Fraction(1, 25))
+    end = prev.time + gap
+    emit(prev, prev_t, None, None, end, False)
+    drain(final=True)
+    bar.close()
+    stats.seconds = time.perf_counter() - t0
+    stats.duration_in = float(end - origin)
+    stats.duration_out = stats.duration_in
+    return stats
+
+
+def interpolate_file(src: Path, dst: Path | None, interp: Interpolator, factor: int | None = None,
+                     fps: float | None = None, in_fps: float | None = None, device="cpu", batch: int = 1,
+                     scale: float = 1.0, cuts: bool = True, dedup: bool = False, start: float = 0.0,
+                     duration: float | None = None, codec: str | None = None, crf: int = 18,
+                     overwrite: bool = False, progress: bool = True) -> tuple[Path, Stats]:
+    """Interpolate a video file or frame folder into ``dst`` (default: a name beside ``src``)."""
+    src = Path(src)
+    device = torch.device(device)
+    if src.is_dir():
+        if not in_fps:
+            raise UsageError(f"{src} is a frame folder: give its rate with --in_fps")
+        reader = FolderReader(src, Fraction(in_fps).limit_denominator(1_000_000))
+    elif src.is_file():
+        reader = VideoReader(src, start, duration)
+    else:
+        raise UsageError(f"{src}: no such video file or frame folder")
+    info = reader.info
+    in_rate = Fraction(in_fps).limit_denominator(1_000_000) if in_fps else info.fps
+    if not in_rate and fps is None:
+        raise UsageError(f"{src}: the video does not say its frame rate; give --fps")
+    out_rate = in_rate * factor if factor else Fraction(fps).limit_denominator(1_000_000)
+    if in_rate and out_rate / in_rate > MAX_RATIO:
+        raise UsageError(f"--fps {float(out_rate):g} is {float(out_rate / in_rate):.0f} times the input's "
+                         f"{float(in_rate):g} fps; at most {MAX_RATIO}x")
+    if dst is None:
+        tag = f"{factor}x_{rate_label(out_rate)}" if factor else rate_label(out_rate)
+        dst = src.with_name(f"{src.stem}_{tag}" + ("" if src.is_dir() else ".mp4"))
+    dst = Path(dst)
+    folder = dst.suffix.lower() not in VIDEO_SUFFIXES
+    target = AtomicOutput(dst, overwrite, folder)
+    sink = None
+    try:
+        sink = FolderWriter(target.tmp) if folder else VideoWriter(
+            target.tmp, info, out_rate, codec, crf, source=src if src.is_file() else None,
+            start=Fraction(start).limit_denominator(1_000_000) if start else Fraction(0),
+            duration=Fraction(duration).limit_denominator(1_000_000) if duration else None)
+        if start and not src.is_file():
+            raise UsageError("--start / --duration apply to video files")
+        bg = BackgroundWriter(sink)
+        span = Fraction(duration) if duration else info.duration
+        total = int(math.ceil(float(span * out_rate))) if span else None
+        engine = Engine(interp, device, batch, scale)
+        try:
+            stats = run(src, reader, bg, engine, factor, out_rate if not factor else None, cuts, dedup, progress, total)
+        finally:
+            bg.close()
+        sink.finish()
+        stats.in_fps, stats.out_fps = float(in_rate or 0), float(out_rate)
+        return target.commit(), stats
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        target.abort()
+        raise
+    finally:
+        reader.close()
+
+
+def interpolate_pair(a: Path, b: Path, times: list[float], dst: Path, interp: Interpolator, device="cpu",
+                     scale: float = 1.0, overwrite: bool = False) -> list[Path]:
+    """The frames at ``times`` between two images, as PNGs in the folder ``dst``."""
+    i0, i1 = read_image(a), read_image(b)
+    if i0.shape != i1.shape:
+        raise UsageError(f"{a} and {b} differ in size: {i0.shape[1]}x{i0.shape[0]} vs {i1.shape[1]}x{i1.shape[0]}")
+    target = AtomicOutput(Path(dst), overwrite, folder=True)
+    try:
+        engine = Engine(interp, torch.device(device), len(times), scale)
+        ta, tb = (torch.from_numpy(x).permute(2, 0, 1)[None].to(device) for x in (i0, i1))
+        jobs = [engine.submit(ta, tb, Fraction(t).limit_denominator(1000)) for t in times]
+        engine.flush()
+        names = []
+        for t, j in zip(times, jobs):
+            name = target.tmp / f"{a.stem}_t{t:.3f}.png"
+            write_image(name, j.out[0][0].permute(1, 2, 0).float().cpu().numpy())
+            names.append(Path(dst) / name.name)
+        target.commit()
+        return names
+    except BaseException:
+        target.abort()
+        raise
+
+
+# ----------------------------------------------------------------------------- command line
+def parser() -> argparse.ArgumentParser:
+    from .eval.peers import PEERS
+
+    default = default_model()
+    ap = argparse.ArgumentParser(prog="vfilib interpolate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("input", type=Path, help="video file or folder of frames")
-    ap.add_argument("-o", "--output", type=Path, required=True, help="video file (.mp4, .mkv, ...) or folder")
-    rate = ap.add_mutually_exclusive_group(required=True)
-    rate.add_argument("--factor", type=int, help="frame-rate multiplier (2, 4, 8, ...)")
-    rate.add_argument("--fps", type=float, help="target frame rate (e.g. 60)")
-    ap.add_argument("--in_fps", type=float, help="input rate of a frame folder (default: the video's)")
-    src = ap.add_mutually_exclusive_group()
-    src.add_argument("--checkpoint", help="a vfilib checkpoint (runs/<exp>/best.pt)")
-    src.add_argument("--peer", help="blend | dis | minterpolate | rife_hdv3 | rife_v39 | rife_v39_refine")
-    ap.add_argument("--t_mode", default="direct", choices=["direct", "recursive"])
-    ap.add_argument("--scale", type=float, default=1.0, help="flow working scale: 0.5 for 2K, 0.25 for 4K")
-    ap.add_argument("--tile", type=int, default=0, help="full-resolution stage in tiles of this size (bounded memory)")
-    ap.add_argument("--amp", default="off", choices=AMP_MODES)
-    ap.add_argument("--graph", action="store_true",
-                    help="CUDA: capture the model once per frame size and replay it (several times faster at batch 1)")
-    ap.add_argument("--ssm_dtype", default="fp32", choices=SSM_DTYPES,
-                    help="autocast: with --amp bf16 the SSD runs on bf16 inputs (faster; PSNR change in results/precision.csv)")
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("inputs", nargs="+", type=Path, help="a video file, a folder of frames, or two images")
+    ap.add_argument("-o", "--output", type=Path, help="video file (.mp4, .mkv, ...) or folder "
+                                                      "(default: <input>_<factor>x_<fps>fps.mp4 beside the input)")
+    ap.add_argument("--factor", type=int, help="frames per input interval (2, 4, 8, ...); default 2")
+    ap.add_argument("--fps", type=float, help="target frame rate instead of --factor (e.g. 60)")
+    ap.add_argument("--times", type=float, nargs="+", help="two-image mode: the t values to make (default 0.5)")
+    ap.add_argument("--in_fps", type=float, help="rate of a frame folder (a video's own is read from it)")
+    ap.add_argument("--model", choices=sorted(PEERS), default=None,
+                    help=f"the method (default here: {default}"
+                         + ("" if default == "vfilib" else "; no shipped vfilib weights in this checkout") + ")")
+    ap.add_argument("--checkpoint", help="a vfilib training checkpoint (runs/<exp>/best.pt) instead of --model")
+    ap.add_argument("--start", type=float, default=0.0, help="seconds into the video to start (preview)")
+    ap.add_argument("--duration", type=float, help="seconds of video to process (preview)")
+    ap.add_argument("--dedup", action="store_true", help="drop repeated input frames (animation on twos, "
+                                                          "pulldown) and re-time the rest")
     ap.add_argument("--no_cuts", action="store_true", help="interpolate across scene cuts too")
+    ap.add_argument("--codec", help="video encoder (default libx264; e.g. libx265, libsvtav1, ffv1)")
+    ap.add_argument("--crf", type=int, default=18, help="quality for x264/x265, 0 (lossless) .. 51 (default 18)")
+    ap.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    ap.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: cuda when there is a GPU)")
+    ap.add_argument("--batch", type=int, help="frame pairs per model call (default 8 on CUDA, 1 on CPU)")
+    ap.add_argument("--scale", type=float, default=1.0, help="vfilib/RIFE working scale: 0.5 for 2K, 0.25 for 4K")
+    ap.add_argument("--tile", type=int, default=0, help="vfilib: full-resolution stage in tiles of this size")
+    ap.add_argument("--amp", default="fp32", choices=[a for a in AMP_MODES if a != "off"])
+    ap.add_argument("--graph", action="store_true", help="CUDA: capture the model per frame size, replay it")
+    ap.add_argument("--compile", action="store_true", help="CUDA: torch.compile (cache kept in ~/.cache/vfilib)")
+    ap.add_argument("--ssm_dtype", default="fp32", choices=SSM_DTYPES,
+                    help="autocast: with --amp bf16 the SSD runs on bf16 inputs (faster)")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    return ap
+
+
+def check(args, ap: argparse.ArgumentParser) -> tuple[torch.device, str]:
+    """Validate every flag; returns (device, mode) with mode video | pair."""
+    def bad(msg):
+        ap.error(msg)
+
+    finite = lambda v: v is not None and math.isfinite(v)  # noqa: E731
+    if len(args.inputs) == 2:
+        mode = "pair"
+        if args.factor or args.fps:
+            bad("two images take --times, not --factor / --fps")
+        args.times = args.times or [0.5]
+        if any(not (finite(t) and 0 < t < 1) for t in args.times):
+            bad(f"--times must lie strictly between 0 and 1, got {args.times}")
+    elif len(args.inputs) == 1:
+        mode = "video"
+        if args.times:
+            bad("--times is for two images")
+        if args.factor is not None and args.fps is not None:
+            bad("give --factor or --fps, not both")
+        if args.factor is None and args.fps is None:
+            args.factor = 2
+        if args.factor is not None and not 2 <= args.factor <= MAX_RATIO:
+            bad(f"--factor must be an integer from 2 to {MAX_RATIO}, got {args.factor}")
+        if args.fps is not None and not (finite(args.fps) and 0 < args.fps <= 1000):
+            bad(f"--fps must be a number in (0, 1000], got {args.fps}")
+    else:
+        bad(f"give one video / frame folder, or two images (got {len(args.inputs)} inputs)")
+    for p in args.inputs:
+        if not p.exists():
+            bad(f"{p}: no such file or folder")
+    if args.in_fps is not None and not (finite(args.in_fps) and 0 < args.in_fps <= 1000):
+        bad(f"--in_fps must be a number in (0, 1000], got {args.in_fps}")
+    if not (finite(args.scale) and 0 < args.scale <= 1):
+        bad(f"--scale must lie in (0, 1], got {args.scale}")
+    if args.tile < 0 or 0 < args.tile < 64:
+        bad(f"--tile must be 0 (off) or at least 64, got {args.tile}")
+    if not 0 <= args.crf <= 51:
+        bad(f"--crf must lie in 0..51, got {args.crf}")
+    if args.start < 0 or not finite(args.start):
+        bad(f"--start must be >= 0, got {args.start}")
+    if args.duration is not None and not (finite(args.duration) and args.duration > 0):
+        bad(f"--duration must be > 0, got {args.duration}")
+    if args.batch is not None and args.batch < 1:
+        bad(f"--batch must be at least 1, got {args.batch}")
+    if args.checkpoint and not Path(args.checkpoint).is_file():
+        bad(f"--checkpoint {args.checkpoint}: no such file")
+    if args.model and args.checkpoint:
+        bad("give --model or --checkpoint, not both")
+    name = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        bad(f"--device {name}: not a device name (cpu, cuda, cuda:0, ...)")
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        bad(f"--device {name}: no such CUDA GPU on this machine"
+            + ("" if torch.cuda.is_available() else " (torch sees none); use --device cpu"))
+    if device.type not in ("cpu", "cuda"):
+        bad(f"--device {name}: vfilib runs on cpu or cuda")
+    if args.codec:
+        import av
+        if args.codec not in av.codecs_available:
+            bad(f"--codec {args.codec}: not in this PyAV build")
+    args.batch = args.batch or (8 if device.type == "cuda" else 1)
+    return device, mode
+
+
+def main(argv=None) -> int:
+    ap = parser()
     args = ap.parse_args(argv)
-    if args.checkpoint is None and args.peer is None:
-        args.peer = "rife_hdv3"
-        print("[interpolate] no --checkpoint given: using the RIFE HDv3 peer")
-    interp = build_interpolator(args.checkpoint, args.peer, args.device, args.amp, args.tile, args.graph,
-                                args.ssm_dtype)
-    stats = interpolate_video(args.input, args.output, interp, args.factor, args.fps, args.in_fps, args.t_mode,
-                              args.scale, args.device, not args.no_cuts)
-    print(f"[interpolate] {stats['frames_in']} frames at {stats['in_fps']:.3f} fps -> {stats['frames_out']} at "
-          f"{stats['out_fps']:.3f} fps ({stats['interpolated']} interpolated; cuts before frames {stats['cuts']}) "
-          f"-> {args.output}")
+    device, mode = check(args, ap)
+    try:
+        interp = load_method(args.model, args.checkpoint, device, args.amp, args.tile, args.graph, args.compile,
+                             args.ssm_dtype)
+        label = "checkpoint " + args.checkpoint if args.checkpoint else (args.model or default_model())
+        if mode == "pair":
+            a, b = args.inputs
+            dst = args.output or a.with_name(f"{a.stem}_{b.stem}_between")
+            names = interpolate_pair(a, b, args.times, dst, interp, device, args.scale, args.overwrite)
+            print(f"[vfilib] {label}: {len(names)} frame(s) between {a.name} and {b.name} -> {dst}")
+            return 0
+        path, s = interpolate_file(args.inputs[0], args.output, interp, args.factor, args.fps, args.in_fps, device,
+                                   args.batch, args.scale, not args.no_cuts, args.dedup, args.start, args.duration,
+                                   args.codec, args.crf, args.overwrite, not args.quiet)
+    except UsageError as e:
+        ap.error(str(e))
+    except (VideoError, ImageError, RuntimeError, OSError) as e:
+        print(f"vfilib interpolate: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nvfilib interpolate: interrupted; no output was written (an older file, if any, is untouched)",
+              file=sys.stderr)
+        return 130
+    print(f"[vfilib] {label}: {s.frames_in} frames in ({s.in_fps:.3f} fps"
+          + (f", {s.dropped_repeats} repeats dropped" if s.dropped_repeats else "")
+          + f") -> {s.frames_out} frames out ({s.out_fps:.3f} fps), {s.interpolated} interpolated, "
+          f"{len(s.cuts)} scene cut(s) kept; {s.duration_out:.2f} s of video in {s.seconds:.1f} s "
+          f"({s.frames_out / max(s.seconds, 1e-9):.1f} output frames/s, first frame after {s.first_frame_s:.2f} s) "
+          f"-> {path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -15,7 +15,7 @@ import argparse
 
 import pandas as pd
 
-from .config import PHASE1_EXPERIMENTS, PRESETS, ModelConfig, preset
+from .config import PHASE1_EXPERIMENTS, PRESETS, ModelConfig, RuntimeConfig, preset
 from .models import build_model
 
 
@@ -45,7 +45,7 @@ def gflops(cfg: ModelConfig, res: tuple[int, int], **call) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    model = build_model(cfg.replace(ssm_impl="torch")).eval()
+    model = build_model(cfg, RuntimeConfig(ssm_impl="torch")).eval()
     i0, i1 = torch.rand(1, 3, *res), torch.rand(1, 3, *res)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(i0, i1, 0.5, **call)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .results import REPO_ROOT, atomic_write
+from .core.tables import REPO_ROOT, atomic_write
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 RUNS = REPO_ROOT / "runs"
@@ -219,7 +219,7 @@ def prepare(profile: str) -> None:
     """Everything the notebooks of a profile read, made once: the embedded clips (and, for ``gpu``, the
     film) and the RIFE HDv3 and v3.9 peer weights."""
     from .data.prepare import main as prepare_data
-    from .eval.rife import fetch_weights
+    from .models.rife import fetch_weights
 
     prepare_data(["--film"] if profile == "gpu" else [])
     for name in ("rife_hdv3", "rife_v39"):
@@ -236,7 +236,7 @@ def _index_times(index: Path) -> dict[str, float]:
 def collect(results_dir: str | Path = "results", times: dict[str, float] | None = None) -> Path:
     """``results/INDEX.md``: every table and figure the workbook wrote, with size and date, so a reader
     sees what exists and when it was made (each CSV row carries its own commit/device provenance)."""
-    from .results import provenance
+    from .core.tables import provenance
 
     root = Path(results_dir)
     lines = [f"# results/ (collected {provenance(None)['date']}, commit {provenance(None)['commit']})", ""]

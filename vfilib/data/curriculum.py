@@ -9,11 +9,12 @@
 from __future__ import annotations
 
 import math
-import random
 from typing import Sequence
 
 import torch.distributed as dist
 from torch.utils.data import Sampler
+
+from ..core.seeding import py_rng
 
 
 def _ratio(r: str | Sequence[float]) -> tuple[float, float]:
@@ -45,7 +46,7 @@ class MixedSampler(Sampler[int]):
         self.epoch = epoch
 
     def _draw(self) -> list[int]:
-        rng = random.Random(hash((self.seed, self.epoch, "mix")))
+        rng = py_rng(self.seed, self.epoch, "mix")
         pa = self.ratio[0] / sum(self.ratio)
         n_a = round(self.per_rank * self.num_replicas * pa) if self.len_b else self.per_rank * self.num_replicas
         n_a = n_a if self.len_a else 0

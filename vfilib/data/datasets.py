@@ -8,7 +8,6 @@ seeded by (seed, epoch, index), so a run is reproducible.
 """
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -16,8 +15,9 @@ from typing import Callable, Sequence
 import torch
 from torch.utils.data import Dataset
 
+from ..core.paths import require_dir
+from ..core.seeding import py_rng
 from .io import load_frames
-from .paths import require_dir
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class VimeoSeptuplets(Dataset):
     def indices(self, i: int) -> tuple[int, int, int]:
         if self.fixed:
             return 1, 4, 7
-        rng = random.Random(hash((self.seed, self.epoch, i)))
+        rng = py_rng(self.seed, self.epoch, i, "triplet")
         a, b = sorted(rng.sample(range(1, 8), 2))
         while b - a < 2:
             a, b = sorted(rng.sample(range(1, 8), 2))
@@ -220,7 +220,7 @@ class X4KTrain(Dataset):
         return len(self.clips)
 
     def indices(self, i: int) -> tuple[int, int, int]:
-        rng = random.Random(hash((self.seed, self.epoch, i)))
+        rng = py_rng(self.seed, self.epoch, i, "triplet")
         g = rng.randint(self.min_gap, self.max_gap)
         a = rng.randint(0, self.frames - 1 - g)
         return a, rng.randint(a + 1, a + g - 1), a + g

@@ -7,10 +7,11 @@ The crop size can be changed during training (curriculum): :meth:`Augment.set_cr
 """
 from __future__ import annotations
 
-import random
 
 import torch
 import torch.nn.functional as F
+
+from ..core.seeding import py_rng
 
 KEYS = ("I0", "gt", "I1")
 
@@ -29,7 +30,7 @@ class Augment:
         self.epoch = epoch
 
     def __call__(self, item: dict, index: int) -> dict:
-        rng = random.Random(hash((self.seed, self.epoch, index, "aug")))
+        rng = py_rng(self.seed, self.epoch, index, "aug")
         imgs = [item[k] for k in KEYS]
         t = item["t"]
         if self.crop is not None:

@@ -16,9 +16,9 @@ import argparse
 import pandas as pd
 import torch
 
-from ..config import AMP_MODES, SSM_DTYPES, amp_dtype
+from ..config import AMP_MODES, SSM_DTYPES, RuntimeConfig, amp_dtype
 from .benchmark import BENCHMARKS, run
-from .interpolators import from_checkpoint, make_peer
+from .peers import from_checkpoint, make_peer
 
 
 def main(argv=None) -> None:
@@ -32,6 +32,7 @@ def main(argv=None) -> None:
     ap.add_argument("--lpips", choices=["alex", "vgg"])
     ap.add_argument("--tta", action="store_true", help="average with the 180-degree rotated pass")
     ap.add_argument("--scale", type=float, help="override the protocol's flow scale")
+    ap.add_argument("--crop", type=int, default=0, help="centre crop before inference (quick CPU checks)")
     ap.add_argument("--recursive", action="store_true", help="multi-frame by bisection instead of direct t")
     ap.add_argument("--amp", nargs="+", default=["fp32"], choices=AMP_MODES,
                     help="autocast mode(s) of the checkpoints; several: also print the PSNR change")
@@ -45,7 +46,7 @@ def main(argv=None) -> None:
     labels = [amp + ("" if sd == "fp32" else f"+ssm_{sd}") for amp, sd in variants]
     for c in args.ckpt:
         for (amp, sd), label in zip(variants, labels):
-            it = from_checkpoint(c, args.device, amp_dtype(amp), ssm_dtype=sd)
+            it = from_checkpoint(c, args.device, amp_dtype(amp), runtime=RuntimeConfig(ssm_dtype=sd))
             it.name = f"{it.name}:{c}" + (f"@{label}" if len(variants) > 1 else "")
             interps.append(it)
             ckpts[it.name] = c
@@ -57,6 +58,8 @@ def main(argv=None) -> None:
         over["tta"] = True
     if args.scale:
         over["flow_scale"] = args.scale
+    if args.crop:
+        over["crop"] = args.crop
     if args.recursive:
         over["multi"] = "recursive"
     table = run(args.bench, interps, args.path, args.splits, args.device, args.max_samples, args.lpips,

@@ -19,16 +19,17 @@ from typing import Callable
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..data import datasets as D
+from ..core.tensors import pad_to
 from ..data.io import rgb_to_bgr
-from ..data.paths import DataPaths
-from ..results import append_rows, provenance
+from ..data.shots import pick_evenly
+from ..core.paths import DataPaths
+from ..core.tables import append_rows, provenance
 from .interpolators import Interpolator
 from .metrics import LPIPS, interpolation_error, psnr, quantize, ssim_matlab
-from .rife import RecursiveT
+from .interpolators import RecursiveT
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Protocol:
     resolution: str = "native"             # native | 2k | 4k
     multi: str = "direct"                  # direct t | recursive (bisection with t = 0.5)
     ie: bool = False                       # Middlebury interpolation error
+    crop: int = 0                          # > 0: centre crop of this size before inference (quick CPU checks)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
     Benchmark("embedded", "embedded clips (not a standard benchmark)", D.SNU_LEVELS,
               lambda root, split: D.snu_film(root, split), Protocol(pad_multiple=32, round_uint8=True),
               lambda: DataPaths().embedded),
+    Benchmark("live", "live-action held-out shots (test split of the prepared live set)", D.SNU_LEVELS,
+              lambda root, split: D.snu_film(root, split), Protocol(pad_multiple=32, round_uint8=True),
+              lambda: DataPaths().live),
     Benchmark("vimeo90k", "Vimeo90K triplet test", ("test",), lambda root, split: D.vimeo_triplets(root, split),
               Protocol(), lambda: DataPaths().vimeo),
     Benchmark("ucf101", "UCF101 (DVF)", ("test",), lambda root, split: D.ucf101(root),
@@ -72,10 +77,13 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
 ]}
 
 
-def _pad(x: torch.Tensor, multiple: int) -> torch.Tensor:
+def centre_crop(x: torch.Tensor, size: int) -> torch.Tensor:
+    """The centre ``size`` x ``size`` of (..., H, W) (all of it where smaller; 0: unchanged)."""
+    if not size:
+        return x
     h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    return F.pad(x, (0, pw, 0, ph), mode="replicate") if (ph or pw) else x
+    y, z = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    return x[..., y:y + size, z:z + size]
 
 
 def predict(interp: Interpolator, i0, i1, t: torch.Tensor, p: Protocol) -> torch.Tensor:
@@ -85,7 +93,7 @@ def predict(interp: Interpolator, i0, i1, t: torch.Tensor, p: Protocol) -> torch
         interp = RecursiveT(interp)
     flip = p.channel_order is not None and p.channel_order != interp.channel_order
     a, b = (rgb_to_bgr(x) if flip else x for x in (i0, i1))
-    a, b = _pad(a, p.pad_multiple), _pad(b, p.pad_multiple)
+    a, b = pad_to(a, p.pad_multiple)[0], pad_to(b, p.pad_multiple)[0]
     out = interp(a, b, t, p.flow_scale)
     if p.tta:
         out = (out + interp(a.flip(-2, -1), b.flip(-2, -1), t, p.flow_scale).flip(-2, -1)) / 2
@@ -97,10 +105,11 @@ def evaluate(interp: Interpolator, dataset, protocol: Protocol, device="cpu", ma
              lpips: LPIPS | None = None, progress: bool = True, keep: int = 0):
     """Per-sample metrics (DataFrame) of ``interp`` on ``dataset``; ``keep`` first predictions returned too."""
     rows, kept = [], []
-    n = len(dataset) if max_samples is None else min(max_samples, len(dataset))
-    for i in tqdm(range(n), desc=interp.name, disable=not progress, leave=False):
-        s = dataset[i]
-        i0, i1, gt = (s[k][None].to(device) for k in ("I0", "I1", "gt"))
+    n = len(dataset) if not max_samples else min(max_samples, len(dataset))
+    order = pick_evenly(list(range(len(dataset))), n)      # evenly spaced over the whole list
+    for i, j in enumerate(tqdm(order, desc=interp.name, disable=not progress, leave=False)):
+        s = dataset[j]
+        i0, i1, gt = (centre_crop(s[k][None], protocol.crop).to(device) for k in ("I0", "I1", "gt"))
         t = torch.tensor([float(s["t"])], device=device)
         if device != "cpu" and torch.device(device).type == "cuda":
             torch.cuda.synchronize()

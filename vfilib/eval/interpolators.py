@@ -121,7 +121,7 @@ class Minterpolate(Interpolator):
 
 
 class ModelInterpolator(Interpolator):
-    """A vfilib model (or any nn.Module with forward(I0, I1, t)).
+    """A vfilib model: forward(I0, I1, t, scale, tile).
 
     ``graph=True`` (CUDA): each new (shape, scale, tile) is captured once as a CUDA graph
     (:class:`vfilib.models.graph.GraphedForward`) and replayed for the following frames of the same
@@ -135,7 +135,7 @@ class ModelInterpolator(Interpolator):
     @torch.no_grad()
     def __call__(self, i0, i1, t, scale=1.0):
         dev = next(self.model.parameters()).device
-        kw = {"scale": scale} if "scale" in self.model.forward.__code__.co_varnames else {}
+        kw = {"scale": scale} if scale != 1 else {}
         if self.tile and scale != 1:
             kw["tile"] = self.tile
         i0, i1, t = i0.to(dev), i1.to(dev), torch.as_tensor(t, dtype=i0.dtype).to(dev)
@@ -152,22 +152,20 @@ class ModelInterpolator(Interpolator):
             return self.model(i0, i1, t, **kw).float()
 
 
-def from_checkpoint(path: str, device: str | torch.device = "cpu", amp: torch.dtype | None = None,
-                    graph: bool = False, **overrides) -> ModelInterpolator:
-    """``overrides``: weight-free config fields, e.g. ``ssm_dtype="autocast"``."""
-    from ..train.checkpoint import load_model
+class RecursiveT(Interpolator):
+    """Any dyadic t (k / 2^n) from a t = 0.5 interpolator by bisection (X-TEST's recursive 8x)."""
 
-    model = load_model(path, map_location=device, **overrides).to(device)
-    return ModelInterpolator(model, name=f"vfilib:{model.cfg.name}", amp=amp, graph=graph)
+    def __init__(self, base: Interpolator, max_depth: int = 6):
+        self.base, self.max_depth = base, max_depth
+        self.name = f"{base.name}(recursive)"
 
+    def _at(self, a, b, t: float, depth: int):
+        half = torch.full((a.shape[0],), 0.5)
+        mid = self.base(a, b, half)
+        if abs(t - 0.5) < 1e-9 or depth >= self.max_depth:
+            return mid
+        return self._at(a, mid, 2 * t, depth + 1) if t < 0.5 else self._at(mid, b, 2 * t - 1, depth + 1)
 
-PEERS = {"blend": Blend, "dis": DISFlow, "minterpolate": Minterpolate}
-
-
-def make_peer(name: str, device="cpu") -> Interpolator:
-    if name in PEERS:
-        return PEERS[name]()
-    from .rife import RIFE_PEERS, load_rife
-    if name in RIFE_PEERS:
-        return load_rife(name, device)
-    raise ValueError(f"unknown peer {name!r}; choose from {sorted(PEERS) + list(RIFE_PEERS)}")
+    def __call__(self, i0, i1, t, scale=1.0):
+        ts = torch.as_tensor(t).flatten().tolist()
+        return torch.cat([self._at(i0[j:j + 1], i1[j:j + 1], ts[j], 1) for j in range(len(ts))])

@@ -1,9 +1,9 @@
-"""Model zoo: the Phase-1 VFI model and its layers (see each module's docstring for shapes)."""
+"""Model zoo: the VFI model, its layers, the peers' networks and checkpoints (see each module's docstring for shapes)."""
 from .vfi import VFIModel
 
 __all__ = ["VFIModel", "build_model"]
 
 
-def build_model(cfg):
-    """A model for a :class:`vfilib.config.ModelConfig`."""
-    return VFIModel(cfg)
+def build_model(cfg, runtime=None):
+    """A model for a :class:`vfilib.config.ModelConfig`, run as :class:`vfilib.config.RuntimeConfig` says."""
+    return VFIModel(cfg, runtime)

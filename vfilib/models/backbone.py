@@ -10,11 +10,8 @@ import torch
 import torch.nn as nn
 
 from ..config import ModelConfig
+from .layers import conv
 from .lgs import LGSStage
-
-
-def conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.PReLU(cout))
 
 
 class Stem(nn.Module):

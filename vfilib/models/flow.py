@@ -18,11 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .layers import conv
 from .warp import backward_warp
-
-
-def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.PReLU(cout))
 
 
 def _head(c: int, cout: int) -> nn.Sequential:
@@ -53,9 +50,9 @@ class IFBlock(nn.Module):
 
     def __init__(self, in_ch: int, c: int):
         super().__init__()
-        self.conv0 = nn.Sequential(_conv(in_ch, c // 2, 2), _conv(c // 2, c, 2))
+        self.conv0 = nn.Sequential(conv(in_ch, c // 2, 2), conv(c // 2, c, 2))
         for i in range(4):
-            setattr(self, f"convblock{i}", nn.Sequential(_conv(c, c), _conv(c, c)))
+            setattr(self, f"convblock{i}", nn.Sequential(conv(c, c), conv(c, c)))
         self.conv1 = _head(c, 4)
         self.conv2 = _head(c, 1)
 
@@ -84,15 +81,16 @@ class FlowEstimator(nn.Module):
         in_ch = 3 + 3 + 1 + 4 + int(with_t)         # I0w, I1w, mask, flow (+ t)
         self.block0, self.block1, self.block2 = (IFBlock(in_ch, channels) for _ in range(3))
 
-    def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: torch.Tensor):
+    def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: torch.Tensor | None = None, scale: float = 1.0):
+        """``scale`` < 1 makes every block work coarser (RIFE's own ``scale`` for large frames)."""
         b, _, h, w = img0.shape
         if h % self.multiple or w % self.multiple:
             raise ValueError(f"FlowEstimator needs H, W multiples of {self.multiple}, got {h}x{w}")
         flow = img0.new_zeros(b, 4, h, w)
         mask = img0.new_zeros(b, 1, h, w)
-        tmap = t.to(img0).expand(b, 1, h, w)
+        tmap = t.to(img0).expand(b, 1, h, w) if self.with_t else None
         w0, w1 = img0, img1
-        for block, s in zip((self.block0, self.block1, self.block2), self.SCALES):
+        for block, s in zip((self.block0, self.block1, self.block2), (s / scale for s in self.SCALES)):
             extra_a = [tmap] if self.with_t else []
             extra_b = [1 - tmap] if self.with_t else []
             f_a, m_a = block(torch.cat([w0, w1, mask, *extra_a], 1), flow, s)

@@ -21,12 +21,11 @@ on CPU tensors through Triton's interpreter (``TRITON_INTERPRET=1``; slow, for t
 uses them only when no gradient is needed (:func:`use_fused`). Each is a ``torch.library`` custom op,
 so ``torch.compile`` keeps one graph across them instead of breaking at every Triton launch.
 
-Switch: ``VFILIB_FUSED`` = ``auto`` (default: fused on CUDA without autograd) | ``off``, or
-``with fused_mode("off"): ...`` (the speed benchmark compares both).
+Switch: the mixer's ``fused`` setting (``RuntimeConfig.fused``): ``auto`` (fused on CUDA without
+autograd) or ``off`` (the speed benchmark compares both).
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 
@@ -40,31 +39,17 @@ try:
 except ImportError:  # the plain path needs no Triton
     triton = tl = None
 
-FUSED_MODES = ("auto", "off")
-_mode = [os.environ.get("VFILIB_FUSED", "auto")]
 _INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"     # Triton's interpreter: the kernels on CPU (tests)
 
 
-@contextlib.contextmanager
-def fused_mode(mode: str):
-    """Temporarily set the fused-kernel mode (``auto`` | ``off``)."""
-    if mode not in FUSED_MODES:
-        raise ValueError(f"fused mode {mode!r}: choose from {FUSED_MODES}")
-    old, _mode[0] = _mode[0], mode
-    try:
-        yield
-    finally:
-        _mode[0] = old
-
-
-def use_fused(t: torch.Tensor) -> bool:
-    """Whether the mixer should take the fused path for activations like ``t``: CUDA (or Triton's
-    interpreter), Triton importable, mode ``auto``, not float64, and no autograd graph being recorded
+def use_fused(t: torch.Tensor, mode: str = "auto") -> bool:
+    """Whether the mixer should take the fused path for activations like ``t``: mode ``auto``, CUDA (or
+    Triton's interpreter), Triton importable, not float64, and no autograd graph being recorded
     through ``t``."""
-    if _mode[0] not in FUSED_MODES:
-        raise ValueError(f"VFILIB_FUSED={_mode[0]!r}: choose from {FUSED_MODES}")
+    if mode not in ("auto", "off"):
+        raise ValueError(f"fused mode {mode!r}: choose from ('auto', 'off')")
     on_device = t.is_cuda or _INTERPRET
-    return (_mode[0] == "auto" and triton is not None and on_device and t.dtype != torch.float64
+    return (mode == "auto" and triton is not None and on_device and t.dtype != torch.float64
             and not (torch.is_grad_enabled() and t.requires_grad))
 
 

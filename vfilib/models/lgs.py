@@ -35,11 +35,9 @@ class SSMBranch(nn.Module):
         self.mode = cfg.scan
         if cfg.mamba_version == 2:
             self.mixer = Mamba2Mixer(dim, d_state=cfg.d_state, d_conv=cfg.d_conv, expand=cfg.expand,
-                                     headdim=cfg.headdim, ngroups=cfg.ngroups, chunk_size=cfg.chunk_size,
-                                     impl=cfg.ssm_impl, ssm_dtype=cfg.ssm_dtype)
+                                     headdim=cfg.headdim, ngroups=cfg.ngroups)
         else:
-            self.mixer = Mamba1Mixer(dim, d_state=cfg.mamba1_d_state, d_conv=cfg.d_conv, expand=cfg.expand,
-                                     impl=cfg.ssm_impl)
+            self.mixer = Mamba1Mixer(dim, d_state=cfg.mamba1_d_state, d_conv=cfg.d_conv, expand=cfg.expand)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, h, w, _ = x.shape

@@ -25,19 +25,28 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange, repeat
 
-from ..config import SSM_DTYPES
+from ..config import SSM_DTYPES, RuntimeConfig
 from . import kernels, ssd
 
 
 @functools.lru_cache(maxsize=1)
 def official_kernels() -> dict | None:
-    """The official ``mamba_ssm`` kernels, or None when they cannot be imported."""
+    """The official ``mamba_ssm`` kernels, or None when ``mamba_ssm`` cannot be imported.
+
+    ``ssd`` (Mamba2) is Triton; ``selective_scan`` (Mamba1) needs the package's compiled CUDA
+    extension and is None when that was not built (``scripts/device_mamba.sh`` installs the Triton
+    part alone in seconds): Mamba1 then runs vfilib's reference scan."""
     try:
-        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
         from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined
     except Exception:  # ImportError, or a CUDA extension that fails to load
         return None
-    return {"ssd": mamba_chunk_scan_combined, "selective_scan": selective_scan_fn}
+    try:
+        import selective_scan_cuda
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+        scan = selective_scan_fn if hasattr(selective_scan_cuda, "fwd") else None
+    except Exception:
+        scan = None
+    return {"ssd": mamba_chunk_scan_combined, "selective_scan": scan}
 
 
 @torch.library.custom_op("vfilib::ssd_official", mutates_args=())
@@ -53,11 +62,11 @@ def _(x, dt, A, B, C, D, dt_bias, chunk_size):
     return torch.empty(x.shape, device=x.device, dtype=x.dtype)
 
 
-def resolve_impl(impl: str, device: torch.device) -> str:
-    """'auto' -> 'official' on CUDA when mamba_ssm imports, else 'torch'."""
+def resolve_impl(impl: str, device: torch.device, kernel: str = "ssd") -> str:
+    """'auto' -> 'official' on CUDA when mamba_ssm's ``kernel`` (ssd | selective_scan) imports, else 'torch'."""
     if impl == "torch":
         return "torch"
-    available = device.type == "cuda" and official_kernels() is not None
+    available = device.type == "cuda" and (official_kernels() or {}).get(kernel) is not None
     if impl == "official":
         if not available:
             raise RuntimeError(
@@ -100,8 +109,8 @@ class Mamba2Mixer(nn.Module):
     """Mamba2 block. Input and output: (B, L, d_model)."""
 
     def __init__(self, d_model: int, d_state: int = 128, d_conv: int = 4, expand: int = 2,
-                 headdim: int = 64, ngroups: int = 1, chunk_size: int = 256, impl: str = "auto",
-                 ssm_dtype: str = "fp32"):
+                 headdim: int = 64, ngroups: int = 1, chunk_size: int = 0, impl: str = "auto",
+                 ssm_dtype: str = "fp32", fused: str = "auto"):
         super().__init__()
         self.d_model, self.d_state, self.d_conv = d_model, d_state, d_conv
         self.d_inner = expand * d_model
@@ -109,8 +118,8 @@ class Mamba2Mixer(nn.Module):
             raise ValueError(f"headdim {headdim} must divide d_inner {self.d_inner}")
         if ssm_dtype not in SSM_DTYPES:
             raise ValueError(f"ssm_dtype {ssm_dtype!r}: choose from {SSM_DTYPES}")
-        self.headdim, self.ngroups, self.chunk_size, self.impl = headdim, ngroups, chunk_size, impl
-        self.ssm_dtype = ssm_dtype
+        self.headdim, self.ngroups = headdim, ngroups
+        self.impl, self.ssm_dtype, self.chunk, self.fused = impl, ssm_dtype, chunk_size, fused
         self.nheads = self.d_inner // headdim
         self.in_proj = nn.Linear(d_model, 2 * self.d_inner + 2 * ngroups * d_state + self.nheads, bias=False)
         conv_dim = self.d_inner + 2 * ngroups * d_state
@@ -122,6 +131,14 @@ class Mamba2Mixer(nn.Module):
         self.out_proj = nn.Linear(self.d_inner, d_model, bias=False)
         for p in (self.dt_bias, self.A_log, self.D):
             p._no_weight_decay = True
+
+    def apply_runtime(self, rt: RuntimeConfig) -> None:
+        """Switch the SSD implementation, its input dtype, chunk size and the fused kernels (no weight changes)."""
+        self.impl, self.ssm_dtype, self.chunk, self.fused = rt.ssm_impl, rt.ssm_dtype, rt.chunk_size, rt.fused
+
+    def chunk_for(self, impl: str) -> int:
+        """The SSD chunk: as set, or 256 on the official kernels and 64 on the pure-PyTorch SSD."""
+        return self.chunk or (256 if impl == "official" else 64)
 
     def split_in_proj(self) -> dict[str, slice]:
         """Row ranges of ``in_proj.weight``: z, x, B, C, dt (used by the MaTVLM initialisation)."""
@@ -160,11 +177,12 @@ class Mamba2Mixer(nn.Module):
         with _no_autocast(xBC.device.type):  # SSM core in float32 (float64 stays float64)
             f = (lambda t: t.double()) if xBC.dtype == torch.float64 else (lambda t: t.float())
             args = (x.to(xdt), f(dt), f(A), B.to(xdt), C.to(xdt))
-            kw = dict(chunk_size=self.chunk_size, D=f(self.D), dt_bias=f(self.dt_bias), dt_softplus=True)
-            if impl == "official" and kernels.use_fused(xBC):
+            chunk = self.chunk_for(impl)
+            kw = dict(chunk_size=chunk, D=f(self.D), dt_bias=f(self.dt_bias), dt_softplus=True)
+            if impl == "official" and kernels.use_fused(xBC, self.fused):
                 # inference: strided views (unit last stride) go in without copies, through the op
                 # torch.compile sees as one node
-                y = ssd_official(*args, kw["D"], kw["dt_bias"], self.chunk_size)
+                y = ssd_official(*args, kw["D"], kw["dt_bias"], chunk)
             elif impl == "official":   # training: contiguous inputs, as verified against the torch path
                 y = official_kernels()["ssd"](*[a.contiguous() for a in args], **kw)
             else:
@@ -187,9 +205,11 @@ class Mamba2Mixer(nn.Module):
         n_dir = idx.shape[0]
         z, xBC, dt = self._split(self.in_proj(pool))
         seq = lambda t: rearrange(t[:, idx], "n d l c -> (d n) l c")       # noqa: E731
-        if kernels.use_fused(pool):   # inference on CUDA: gather+conv+SiLU and unscan+norm+sum fused
+        if kernels.use_fused(pool, self.fused):   # inference on CUDA: gather+conv+SiLU and unscan+norm+sum fused
             conv = kernels.scan_conv_silu(xBC, idx, self.conv1d.weight, self.conv1d.bias, self.core_dtype(xBC))
             y = self._ssd(conv, seq(dt))
+            if y.stride(-1) != 1:      # the pure-PyTorch SSD (no mamba_ssm on this GPU) returns a strided view
+                y = y.contiguous()
             y = kernels.merge_gated_rmsnorm(y, inv, z, self.norm.weight, self.norm.eps, self.norm.group_size)
             return self.out_proj(y.to(pool.dtype))
         y = rearrange(self._scan(seq(xBC), seq(dt)), "(d n) l c -> n d l c", d=n_dir)
@@ -221,10 +241,13 @@ class Mamba1Mixer(nn.Module):
         for p in (self.A_log, self.D):
             p._no_weight_decay = True
 
+    def apply_runtime(self, rt: RuntimeConfig) -> None:
+        self.impl = rt.ssm_impl
+
     def _scan(self, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
         """Conv + selective scan. x, z: (n, L, d_inner) -> y (n, L, d_inner) (gated by silu(z) if z given)."""
         seqlen = x.shape[1]
-        impl = resolve_impl(self.impl, x.device)
+        impl = resolve_impl(self.impl, x.device, "selective_scan")
         x = F.silu(self.conv1d(rearrange(x, "b l d -> b d l"))[..., :seqlen])
         dt, B, C = torch.split(self.x_proj(rearrange(x, "b d l -> b l d")),
                                [self.dt_rank, self.d_state, self.d_state], dim=-1)

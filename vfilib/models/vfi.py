@@ -27,8 +27,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..config import ModelConfig
-from .backbone import Backbone, conv, sum_frames
+from ..config import ModelConfig, RuntimeConfig
+from ..core.tensors import pad_to
+from .backbone import Backbone, sum_frames
+from .layers import conv
 from .flow import FlowEstimator, resize_flow
 from .refine import RefineNet, blend
 from .warp import backward_warp
@@ -47,6 +49,15 @@ def check_pair(img0: torch.Tensor, img1: torch.Tensor) -> None:
             raise ValueError(f"{name} must be a float tensor in [0, 1], got dtype {x.dtype}")
     if img0.shape != img1.shape:
         raise ValueError(f"I0 and I1 differ in shape: {tuple(img0.shape)} vs {tuple(img1.shape)}")
+    if torch.compiler.is_compiling() or (img0.is_cuda and torch.cuda.is_current_stream_capturing()):
+        return                                        # no host sync inside a compiled graph or a CUDA-graph capture
+    for name, x in (("I0", img0), ("I1", img1)):
+        lo, hi = torch.aminmax(x.detach())
+        if not (torch.isfinite(lo) and torch.isfinite(hi)):
+            raise ValueError(f"{name} holds NaN or inf pixels")
+        if lo < -1e-3 or hi > 1 + 1e-3:
+            raise ValueError(f"{name} must lie in [0, 1], got values from {lo.item():.3g} to {hi.item():.3g}"
+                             + (" (0-255 data: divide by 255)" if hi > 2 else ""))
 
 
 def as_time(t, batch: int, like: torch.Tensor) -> torch.Tensor:
@@ -62,15 +73,6 @@ def as_time(t, batch: int, like: torch.Tensor) -> torch.Tensor:
     if not torch.isfinite(t).all() or (t < 0).any() or (t > 1).any():
         raise ValueError(f"t must lie in [0, 1], got {t.tolist()}")
     return t.view(batch, 1, 1, 1)
-
-
-def pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Replicate-pad (…, H, W) on the bottom/right to multiples of ``multiple``."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-    return x, (h, w)
 
 
 class ConvPyramid(nn.Module):
@@ -133,7 +135,7 @@ class VFIModel(nn.Module):
     RefineNet relative to the input. ``tile`` > 0: the full-resolution stage in tiles of that size.
     ``return_aux``: also return {"flow": (B, 4, h, w), "mask_logit": (B, 1, h, w)} at the working size."""
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, runtime: RuntimeConfig | None = None):
         super().__init__()
         self.cfg = cfg
         self.backbone = Backbone(cfg) if cfg.flow != "flow_only" else None
@@ -141,6 +143,16 @@ class VFIModel(nn.Module):
         self.flow = FlowEstimator(cfg.flow_channels) if cfg.flow != "off" else None
         self.refine = RefineNet(cfg.dims, cfg.refine_dims)
         self.hires = HiResRefine(cfg.hires_dims) if cfg.flow != "off" else None
+        self.set_runtime(runtime or RuntimeConfig())
+
+    def set_runtime(self, runtime: RuntimeConfig) -> "VFIModel":
+        """Switch how the model runs (SSD implementation and dtype, chunk size, fused kernels); the
+        weights and the architecture stay as they are."""
+        self.runtime = runtime
+        for m in self.modules():
+            if hasattr(m, "apply_runtime"):
+                m.apply_runtime(runtime)
+        return self
 
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, t=0.5, scale: float = 1.0, tile: int = 0,
                 return_aux: bool = False):

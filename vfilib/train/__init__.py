@@ -1,4 +1,5 @@
-"""Training engine: ``train(TrainConfig)``; command line ``python -m vfilib.train``."""
-from .trainer import TrainConfig, TrainingDiverged, train
+"""Training: ``train(TrainConfig)``; command line ``python -m vfilib.train`` (also under torchrun)."""
+from .config import TrainConfig
+from .loop import TrainingDiverged, train
 
 __all__ = ["TrainConfig", "TrainingDiverged", "train"]

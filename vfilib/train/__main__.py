@@ -3,7 +3,7 @@ import json
 
 from .cli import parse
 from .distributed import teardown
-from .trainer import train
+from .loop import train
 
 if __name__ == "__main__":
     cfg = parse()

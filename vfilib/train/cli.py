@@ -18,7 +18,7 @@ import json
 import typing
 
 from ..config import ModelConfig, experiment, preset
-from .trainer import TrainConfig
+from .config import TrainConfig
 
 SKIP = {"model", "name"}
 

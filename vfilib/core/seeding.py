@@ -1,0 +1,47 @@
+"""Stable random streams: the same seed gives the same numbers in every process.
+
+Python salts ``hash()`` of strings per process, so ``hash((seed, "aug"))`` differs between two runs
+and between the ranks of one ``torchrun`` job. Every random stream of vfilib (data order,
+augmentation, mixing, validation picks, GPU sampling) takes its seed from :func:`stable_seed`, a
+hash of its parts that does not depend on the process.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+
+import numpy as np
+
+
+def stable_seed(*parts) -> int:
+    """A 63-bit seed from any parts with a stable ``repr`` (ints, strings, tuples of them)."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def py_rng(*parts) -> random.Random:
+    return random.Random(stable_seed(*parts))
+
+
+def np_rng(*parts) -> np.random.Generator:
+    return np.random.default_rng(stable_seed(*parts))
+
+
+def torch_generator(*parts, device="cpu"):
+    import torch
+
+    g = torch.Generator(device=device)
+    g.manual_seed(stable_seed(*parts))
+    return g
+
+
+def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and torch's global generators (code that does not take a stream)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False

@@ -1,0 +1,334 @@
+"""Reading videos: frames as RGB uint8 arrays and the stream's facts, with errors that name the file.
+
+PyAV (FFmpeg's libraries in a wheel) decodes; where PyAV is missing (the lent GPU machine), OpenCV
+does. Both give the same frame count for the clips vfilib uses (checked when a prepared manifest is
+read back on another machine: :func:`decode_frames` can insist on a count).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+
+class VideoError(ValueError):
+    """A video that cannot be read, with the file and the problem named."""
+
+
+def _av():
+    try:
+        import av
+    except ImportError:
+        return None
+    return av
+
+
+def decode_video(path: str | Path) -> Iterator[np.ndarray]:
+    """RGB uint8 frames (H, W, 3) of a video file, in order."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: file not found")
+    av = _av()
+    if av is None:
+        yield from _decode_cv2(path)
+        return
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoError(f"{path}: no video stream")
+            for frame in container.decode(video=0):
+                yield frame.to_ndarray(format="rgb24")
+    except av.error.FFmpegError as e:
+        raise VideoError(f"{path}: cannot decode video ({e})") from e
+
+
+def _decode_cv2(path: Path) -> Iterator[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise VideoError(f"{path}: cannot open video")
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            yield np.ascontiguousarray(frame[..., ::-1])
+    finally:
+        cap.release()
+
+
+def decode_frames(path: str | Path, frames: int | None = None) -> np.ndarray:
+    """All frames as one (T, H, W, 3) uint8 array; ``frames``: the count it must have."""
+    arr = np.stack(list(decode_video(path)))
+    if frames is not None and len(arr) != frames:
+        raise VideoError(f"{path}: decoded {len(arr)} frames, the manifest says {frames} "
+                         "(another decoder or another file?)")
+    return arr
+
+
+def video_info(path: str | Path) -> dict:
+    """fps, frame count (0 when the container does not say), width, height."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: file not found")
+    av = _av()
+    if av is None:
+        cap = cv2.VideoCapture(str(path))
+        if not cap.isOpened():
+            raise VideoError(f"{path}: cannot open video")
+        info = {"fps": cap.get(cv2.CAP_PROP_FPS), "frames": int(cap.get(cv2.CAP_PROP_FRAME_COUNT)),
+                "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))}
+        cap.release()
+        return info
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                raise VideoError(f"{path}: no video stream")
+            s = c.streams.video[0]
+            return {"fps": float(s.average_rate or s.guessed_rate or 0), "frames": s.frames,
+                    "width": s.codec_context.width, "height": s.codec_context.height}
+    except av.error.FFmpegError as e:
+        raise VideoError(f"{path}: cannot read video ({e})") from e
+
+
+# ----------------------------------------------------------------------------- streaming with timestamps
+
+
+@dataclass
+class StreamInfo:
+    """What a video's first stream says: size, rate, timing, bit depth and colour tags."""
+
+    width: int
+    height: int
+    fps: Fraction                       # average frame rate (nominal)
+    frames: int                         # 0 when the container does not say
+    duration: Fraction | None           # seconds, when known
+    bit_depth: int = 8
+    pix_fmt: str = "rgb24"
+    color: dict = field(default_factory=dict)   # color_range, colorspace, color_primaries, color_trc (ints)
+    has_audio: bool = False
+    has_subtitles: bool = False
+
+
+@dataclass
+class TimedFrame:
+    index: int
+    time: Fraction                      # presentation time in seconds (from the stream's timestamps)
+    image: np.ndarray                   # (H, W, 3) RGB uint8, or uint16 for >8-bit sources
+    duration: Fraction | None = None    # how long the stream shows it, when the stream says
+
+
+_END = object()
+
+
+class VideoReader:
+    """Frames of a video file with their presentation times, decoded in a background thread.
+
+    ``start`` / ``duration`` (seconds) select a part (a quick preview). 10-bit and deeper sources
+    come as uint16 RGB, 8-bit as uint8. Errors name the file; a corrupt frame mid-stream raises
+    :class:`VideoError` with its index."""
+
+    def __init__(self, path: str | Path, start: float = 0.0, duration: float | None = None, prefetch: int = 8):
+        import av
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise VideoError(f"{self.path}: file not found")
+        try:
+            self.container = av.open(str(self.path))
+        except av.error.FFmpegError as e:
+            raise VideoError(f"{self.path}: not a readable video ({e})") from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise VideoError(f"{self.path}: no video stream")
+        self.stream = s = self.container.streams.video[0]
+        s.thread_type = "AUTO"
+        cc = s.codec_context
+        depth = 8
+        try:
+            depth = max(c.bits for c in av.VideoFormat(cc.pix_fmt).components)
+        except Exception:  # noqa: BLE001 - unknown formats read as 8-bit
+            pass
+        rate = Fraction(s.average_rate or s.guessed_rate or 0)
+        dur = Fraction((s.start_time or 0) + s.duration) * s.time_base if s.duration else (   # end time
+            Fraction(self.container.duration, 1_000_000) if self.container.duration else None)
+        self.info = StreamInfo(cc.width, cc.height, rate, s.frames or 0, dur, depth, cc.pix_fmt or "",
+                               {k: getattr(cc, k, None) for k in ("color_range", "colorspace", "color_primaries", "color_trc")},
+                               bool(self.container.streams.audio), bool(self.container.streams.subtitles))
+        self.start, self.duration, self.prefetch = Fraction(start).limit_denominator(1_000_000), duration, prefetch
+        self.first_time: Fraction | None = None
+
+    def __iter__(self):
+        q: queue.Queue = queue.Queue(self.prefetch)
+        stop = threading.Event()
+
+        def work():
+            try:
+                for item in self._decode():
+                    while not stop.is_set():
+                        try:
+                            q.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                q.put(_END)
+            except BaseException as e:  # noqa: BLE001 - handed to the consumer
+                q.put(e)
+
+        t = threading.Thread(target=work, daemon=True, name="vfilib-decode")
+        t.start()
+        try:
+            while True:
+                item = q.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+
+    def _decode(self):
+        import av
+
+        s, fmt = self.stream, ("rgb48le" if self.info.bit_depth > 8 else "rgb24")
+        start = float(self.start)
+        if start > 0:
+            self.container.seek(int(start / s.time_base), stream=s, backward=True)
+        end = self.start + Fraction(self.duration).limit_denominator(1_000_000) if self.duration else None
+        index, last = 0, None
+        try:
+            for frame in self.container.decode(s):
+                if frame.pts is None:
+                    t = (last + 1 / self.info.fps) if last is not None and self.info.fps else Fraction(0)
+                else:
+                    t = Fraction(frame.pts) * s.time_base
+                if t < self.start:
+                    continue
+                if end is not None and t >= end:
+                    break
+                last = t
+                if self.first_time is None:
+                    self.first_time = t
+                dur = Fraction(frame.duration) * s.time_base if frame.duration else None
+                yield TimedFrame(index, t, frame.to_ndarray(format=fmt), dur)
+                index += 1
+        except av.error.FFmpegError as e:
+            raise VideoError(f"{self.path}: cannot decode frame {index} ({e})") from None
+
+    def close(self) -> None:
+        self.container.close()
+
+
+class VideoWriter:
+    """Encodes RGB frames with explicit timestamps to a video file, copying the input's audio and
+    subtitle streams without re-encoding. Writes to ``tmp_path`` (the caller renames it on success).
+
+    Keeps the source's bit depth where the codec allows (10-bit in: yuv420p10le out) and its colour
+    tags (range, matrix, primaries, transfer)."""
+
+    TIME_BASE = Fraction(1, 90000)
+
+    def __init__(self, tmp_path: Path, info: StreamInfo, rate: Fraction, codec: str | None = None, crf: int = 18,
+                 source: Path | None = None, start: Fraction = Fraction(0), duration: Fraction | None = None):
+        import av
+
+        self.av, self.path, self.info = av, Path(tmp_path), info
+        self.container = av.open(str(self.path), mode="w")
+        deep = info.bit_depth > 8
+        self.pix_fmt = "yuv420p10le" if deep else "yuv420p"
+        candidates = [codec] if codec else ["libx264", "h264", "mpeg4"]
+        self.stream = None
+        for name in candidates:
+            try:
+                self.stream = self.container.add_stream(name, rate=rate)
+                break
+            except (ValueError, av.error.FFmpegError, KeyError):
+                continue
+        if self.stream is None:
+            raise VideoError(f"{self.path.name}: no usable video encoder ({', '.join(candidates)}) in this PyAV build")
+        name = self.stream.codec_context.name
+        if deep and name not in ("libx264", "libx265", "libsvtav1", "ffv1"):
+            self.pix_fmt = "yuv420p"
+        w, h = info.width, info.height
+        self.stream.width, self.stream.height = w + w % 2, h + h % 2   # 4:2:0 needs even sizes
+        self.stream.pix_fmt = self.pix_fmt
+        self.stream.time_base = self.TIME_BASE
+        self.stream.codec_context.time_base = self.TIME_BASE
+        if name in ("libx264", "libx265"):
+            self.stream.options = {"crf": str(crf)}
+        for k, v in info.color.items():
+            if v:
+                try:
+                    setattr(self.stream.codec_context, k, v)
+                except (AttributeError, TypeError, ValueError):
+                    pass
+        self.copies = {}
+        self.source, self.start, self.duration = source, start, duration
+        if source is not None:
+            with av.open(str(source)) as src:
+                for s in list(src.streams.audio) + list(src.streams.subtitles):
+                    try:
+                        self.copies[s.index] = self.container.add_stream_from_template(s)
+                    except (ValueError, av.error.FFmpegError) as e:
+                        print(f"[video] {source.name}: stream {s.index} ({s.type}) not copied: {e}")
+        self.count = 0
+        self.last_pts = -1
+
+    def write(self, image: np.ndarray, time: Fraction) -> None:
+        av = self.av
+        h, w = image.shape[:2]
+        if h % 2 or w % 2:
+            image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        fmt = "rgb48le" if image.dtype == np.uint16 else "rgb24"
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
+        cs, rng = self.info.color.get("colorspace"), self.info.color.get("color_range")
+        try:
+            frame = frame.reformat(format=self.pix_fmt, dst_colorspace=cs or None, dst_color_range=rng or None)
+        except (TypeError, ValueError):
+            frame = frame.reformat(format=self.pix_fmt)
+        pts = int(round((time - self.start) / self.TIME_BASE))
+        pts = max(pts, self.last_pts + 1)                  # strictly increasing
+        self.last_pts = pts
+        frame.pts, frame.time_base = pts, self.TIME_BASE
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+        self.count += 1
+
+    def finish(self) -> None:
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+        if self.copies:
+            self._copy_streams()
+        self.container.close()
+
+    def abort(self) -> None:
+        try:
+            self.container.close()
+        except Exception:  # noqa: BLE001 - the file is removed anyway
+            pass
+
+    def _copy_streams(self) -> None:
+        """Audio and subtitle packets of the input, unchanged, shifted by ``start`` (preview mode)."""
+        av = self.av
+        with av.open(str(self.source)) as src:
+            streams = [src.streams[i] for i in self.copies]
+            for packet in src.demux(streams):
+                if packet.dts is None or packet.size == 0:
+                    continue
+                tb = packet.time_base
+                t = Fraction(packet.pts if packet.pts is not None else packet.dts) * tb
+                if t < self.start or (self.duration is not None and t >= self.start + self.duration):
+                    continue
+                shift = int(round(self.start / tb)) if tb else 0
+                packet.pts = None if packet.pts is None else packet.pts - shift
+                packet.dts = packet.dts - shift
+                packet.stream = self.copies[packet.stream.index]
+                self.container.mux(packet)

@@ -1,0 +1,301 @@
+"""Where a run's batches and validation samples come from (one entry per ``TrainConfig.data``).
+
+Two kinds of batch source, both exact on resume (batch k is a function of the seed and k):
+
+* :class:`LoaderBatches`: a ``Dataset`` through one ``DataLoader`` with persistent workers. Epoch e's
+  order is a function of (seed, e) (``DistributedSampler`` / ``MixedSampler``: disjoint shards per
+  rank); the epoch travels inside the index (:class:`EpochIndexed`), so the workers' copies of the
+  dataset draw the same windows, crops and curriculum stage as a straight run. Resuming mid-epoch
+  skips the first batches without loading them.
+* :class:`BankBatches`: the GPU frame bank (:mod:`vfilib.data.bank`): no loader at all.
+
+Validation is a list of samples grouped by level (:class:`Validation`); level-wise PSNR lets a run
+be compared with a peer on every level of a benchmark.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler, Sampler
+
+from ..core.paths import DataPaths
+from ..data.clips import ClipWindows
+from ..data.curriculum import MixedSampler, crop_at, gap_at
+from ..data.datasets import VimeoSeptuplets, X4KTrain, collate
+from ..data.transforms import Augment
+from .config import TrainConfig
+
+# ----------------------------------------------------------------------------- datasets
+
+
+class TrainSet(ConcatDataset):
+    """One or two datasets sharing one augmentation, with the Phase-3 curriculum (crop size and
+    X-TRAIN gap grow with the epoch)."""
+
+    def __init__(self, parts: list[Dataset], aug: Augment, x4k: X4KTrain | None = None,
+                 curriculum_T: int = 0):
+        super().__init__(parts)
+        self.parts, self.aug, self.x4k, self.curriculum_T = parts, aug, x4k, curriculum_T
+
+    def set_epoch(self, epoch: int) -> None:
+        for d in (*self.parts, self.aug):
+            if hasattr(d, "set_epoch"):
+                d.set_epoch(epoch)
+        if self.curriculum_T:
+            progress = min(1.0, epoch / self.curriculum_T)
+            self.aug.set_crop(crop_at(progress))
+            if self.x4k is not None:
+                self.x4k.set_gap(2, max(2, gap_at(progress)))
+
+    def crop_at_epoch(self, epoch: int) -> int:
+        return crop_at(min(1.0, epoch / self.curriculum_T)) if self.curriculum_T else self.aug.crop[0]
+
+
+def _prepared(cfg: TrainConfig, field: str) -> Path:
+    cache = Path(cfg.embedded_path or getattr(DataPaths(), field))
+    if not (cache / "manifest.json").is_file():
+        raise FileNotFoundError(f"data={cfg.data}: {cache}/manifest.json is missing; run "
+                                f"`python -m vfilib.data.prepare {field}` first")
+    return cache
+
+
+#: data name -> builder of (train set, validation set); adding a training source is one entry.
+def _embedded(cfg, aug, field="embedded"):
+    cache = _prepared(cfg, field)
+    return (TrainSet([ClipWindows(cache, "train", window=cfg.window, stride=2, transform=aug, seed=cfg.seed)], aug),
+            ClipWindows(cache, "val", window=3, stride=2, fixed=True))
+
+
+def _vimeo(cfg, aug):
+    return (TrainSet([VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "train", transform=aug, seed=cfg.seed)], aug),
+            VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "test", fixed=True))
+
+
+def _x4k(cfg, aug):
+    x = X4KTrain(cfg.x4k_path or DataPaths().x4k, transform=aug, seed=cfg.seed)
+    return (TrainSet([x], aug, x, cfg.curriculum_T if cfg.curriculum else 0),
+            ClipWindows(_prepared(cfg, "embedded"), "val", 3, 2, fixed=True))
+
+
+def _mixed(cfg, aug):
+    x = X4KTrain(cfg.x4k_path or DataPaths().x4k, transform=aug, seed=cfg.seed)
+    vimeo = VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "train", transform=aug, seed=cfg.seed)
+    return (TrainSet([vimeo, x], aug, x, cfg.curriculum_T if cfg.curriculum else 0),
+            VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "test", fixed=True))
+
+
+DATASETS: dict[str, Callable] = {
+    "embedded": _embedded,
+    "film": lambda cfg, aug: _embedded(cfg, aug, "film"),
+    "vimeo": _vimeo,
+    "x4k": _x4k,
+    "mixed": _mixed,
+}
+
+DATA_LABELS = {"embedded": "embedded clips (not Vimeo90K)", "film": "Big Buck Bunny film (not Vimeo90K)",
+               "live": "live-action clips (held-out shots)", "vimeo": "Vimeo90K septuplet",
+               "x4k": "X4K1000FPS X-TRAIN", "mixed": "Vimeo90K + X4K"}
+
+
+def build_datasets(cfg: TrainConfig) -> tuple[TrainSet, Dataset]:
+    """Training and validation datasets of ``cfg.data`` (not ``live``: that one is a frame bank)."""
+    if cfg.data not in DATASETS:
+        raise ValueError(f"data {cfg.data!r} has no dataset builder; choose from {sorted(DATASETS)}")
+    return DATASETS[cfg.data](cfg, Augment(crop=cfg.crop, seed=cfg.seed))
+
+
+# ----------------------------------------------------------------------------- batch sources
+class EpochIndexed(Dataset):
+    """Index ``epoch * n + i`` -> ``dataset[i]`` drawn with that epoch's randomness (works in workers)."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset, self.n, self._epoch = dataset, len(dataset), None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, j: int):
+        epoch, i = divmod(j, self.n)
+        if epoch != self._epoch and hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
+            self._epoch = epoch
+        return self.dataset[i]
+
+
+class _EpochSampler(Sampler[int]):
+    """Concatenated epochs of a per-epoch sampler from ``start`` on, indices tagged with their epoch."""
+
+    def __init__(self, base: Sampler, n: int, per_epoch: int, start_epoch: int, skip: int):
+        self.base, self.n, self.per_epoch, self.start_epoch, self.skip = base, n, per_epoch, start_epoch, skip
+
+    def __iter__(self):
+        epoch = self.start_epoch
+        while True:
+            self.base.set_epoch(epoch)
+            order = list(self.base)[:self.per_epoch]
+            for i in order[self.skip if epoch == self.start_epoch else 0:]:
+                yield epoch * self.n + i
+            epoch += 1
+
+
+class LoaderBatches:
+    """Batches of a Dataset: ``iterate(step)`` yields batch ``step``, ``step + 1``, ... on ``device``."""
+
+    def __init__(self, dataset: Dataset, cfg: TrainConfig, device: torch.device, rank: int = 0, world: int = 1):
+        self.dataset, self.cfg, self.device = dataset, cfg, device
+        if cfg.data == "mixed" and isinstance(dataset, TrainSet) and len(dataset.parts) == 2:
+            a, b = (len(p) for p in dataset.parts)
+            self.sampler = MixedSampler(a, b, cfg.mixed_ratio, seed=cfg.seed, num_replicas=world, rank=rank)
+        else:
+            self.sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=cfg.seed, drop_last=True)
+        self.steps_per_epoch = max(1, len(self.sampler) // cfg.batch_size)
+
+    def crop_at(self, step: int) -> int:
+        epoch = step // self.steps_per_epoch
+        return self.dataset.crop_at_epoch(epoch) if isinstance(self.dataset, TrainSet) else self.cfg.crop
+
+    def iterate(self, step: int) -> Iterator[dict]:
+        epoch, within = divmod(step, self.steps_per_epoch)
+        sampler = _EpochSampler(self.sampler, len(self.dataset), self.steps_per_epoch * self.cfg.batch_size,
+                                epoch, within * self.cfg.batch_size)
+        loader = DataLoader(EpochIndexed(self.dataset), batch_size=self.cfg.batch_size, sampler=sampler,
+                            num_workers=self.cfg.num_workers, collate_fn=collate, drop_last=True,
+                            pin_memory=self.device.type == "cuda", persistent_workers=self.cfg.num_workers > 0)
+        for batch in loader:
+            yield {k: (v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
+
+
+class BankBatches:
+    """Batches drawn from a frame bank on the device (batch k = f(seed, k, rank))."""
+
+    def __init__(self, bank, cfg: TrainConfig, rank: int = 0, world: int = 1):
+        self.bank, self.cfg, self.rank = bank, cfg, rank
+        self.steps_per_epoch = max(1, len(bank) // (cfg.batch_size * world))
+
+    def crop_at(self, step: int) -> int:
+        return self.cfg.crop
+
+    def iterate(self, step: int) -> Iterator[dict]:
+        while True:
+            yield self.bank.batch(step, self.cfg.batch_size, self.cfg.crop, self.cfg.seed, self.rank)
+            step += 1
+
+
+# ----------------------------------------------------------------------------- validation
+@dataclass
+class ValSample:
+    level: str
+    i0: torch.Tensor      # (3, H, W) float in [0, 1]
+    gt: torch.Tensor
+    i1: torch.Tensor
+    t: float
+    name: str = ""
+
+
+class Validation:
+    """Validation samples grouped by level; ``describe()`` says what they are (for result rows)."""
+
+    def __init__(self, samples: list[ValSample], label: str, crop: int = 0):
+        if not samples:
+            raise ValueError(f"validation set {label!r} is empty")
+        self.samples, self.label, self.crop = samples, label, crop
+
+    @property
+    def levels(self) -> list[str]:
+        return list(dict.fromkeys(s.level for s in self.samples))
+
+    def describe(self) -> str:
+        counts = {lv: sum(s.level == lv for s in self.samples) for lv in self.levels}
+        crop = f", centre crop {self.crop}" if self.crop else ", full frames"
+        return f"{self.label}: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + crop
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, max_samples: int, label: str, crop: int = 0) -> "Validation":
+        out = []
+        for i in range(min(max_samples, len(dataset))):
+            s = dataset[i]
+            out.append(ValSample("all", s["I0"], s["gt"], s["I1"], float(s["t"]), s.get("name", str(i))))
+        return cls(out, label, crop)
+
+    @classmethod
+    def from_lists(cls, cache: str | Path, split: str, frame: Callable[[str, int], torch.Tensor],
+                   per_level: int, label: str, crop: int = 0) -> "Validation":
+        """Triplets of ``<cache>/<split>-<level>.txt`` (at most ``per_level`` each, evenly spaced);
+        ``frame(clip, index)`` gives a frame (e.g. from a frame bank, or read from the PNG)."""
+        from ..data.prepare import LEVEL_GAPS
+        from ..data.shots import pick_evenly
+
+        out = []
+        for level in LEVEL_GAPS:
+            path = Path(cache) / f"{split}-{level}.txt"
+            lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()] if path.is_file() else []
+            for trip in pick_evenly(lines, per_level):
+                (clip, a), (_, m), (_, b) = ((p.split("/")[1], int(Path(p).stem)) for p in trip)
+                try:
+                    i0, gt, i1 = frame(clip, a), frame(clip, m), frame(clip, b)
+                except KeyError:
+                    continue                      # a clip that this machine does not hold
+                out.append(ValSample(level, i0, gt, i1, (m - a) / (b - a), f"{clip}/{a}-{b}"))
+        return cls(out, label, crop)
+
+
+@torch.no_grad()
+def validate(model, val: Validation, device, amp_dtype=None, scale: float = 1.0) -> dict[str, float]:
+    """Mean PSNR / SSIM (matlab), overall and per level (keys ``psnr_<level>``). ``model``: a vfilib
+    model or any :class:`vfilib.eval.interpolators.Interpolator` (a peer scored on the same samples)."""
+    from ..eval.interpolators import Interpolator
+    from ..eval.metrics import psnr, ssim_matlab
+
+    if isinstance(model, Interpolator):
+        interp = model
+        model = torch.nn.Identity()
+        fn = lambda a, b, t, **kw: interp(a, b, torch.tensor([t]), **kw)  # noqa: E731
+    else:
+        fn = model
+    was_training = model.training
+    model.eval()
+    per: dict[str, list[tuple[float, float]]] = {}
+    for s in val.samples:
+        i0, i1, gt = (x[None].to(device) for x in (s.i0, s.i1, s.gt))
+        if val.crop:
+            h, w = gt.shape[-2:]
+            y, x = max(0, (h - val.crop) // 2), max(0, (w - val.crop) // 2)
+            i0, i1, gt = (v[..., y:y + val.crop, x:x + val.crop] for v in (i0, i1, gt))
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            kw = {"scale": scale} if scale != 1 else {}
+            pred = fn(i0, i1, s.t, **kw).float().clamp(0, 1)
+        per.setdefault(s.level, []).append((psnr(pred, gt).item(), ssim_matlab(pred, gt).item()))
+    model.train(was_training)
+    allv = [v for vs in per.values() for v in vs]
+    out = {"psnr": sum(p for p, _ in allv) / len(allv), "ssim": sum(s for _, s in allv) / len(allv)}
+    if len(per) > 1:
+        out.update({f"psnr_{lv}": sum(p for p, _ in vs) / len(vs) for lv, vs in per.items()})
+    return out
+
+
+def build_sources(cfg: TrainConfig, device: torch.device, rank: int = 0, world: int = 1):
+    """(batch source, Validation) of ``cfg.data``."""
+    if cfg.data == "live":
+        from ..data.bank import FrameBank
+        from ..data.sources import fetch
+
+        cache = _prepared(cfg, "live")
+        manifest_clips = __import__("json").loads((cache / "manifest.json").read_text())["clips"]
+        videos = {}
+        for name in manifest_clips:
+            try:
+                videos[name] = fetch(name)
+            except Exception as e:  # noqa: BLE001 - a source this machine cannot fetch is skipped, named
+                print(f"[data] live: {name} unavailable ({str(e)[:120]}); skipped")
+        bank = FrameBank.from_set(cache, videos, "train", window=cfg.window, device=device)
+        val_bank = FrameBank.from_set(cache, videos, "val", window=3, device="cpu")
+        print(f"[data] live train bank: {bank.describe()}")
+        val = Validation.from_lists(cache, "val", val_bank.frame, cfg.val_samples, "live-action val shots",
+                                    cfg.val_crop)
+        return BankBatches(bank, cfg, rank, world), val
+    train_set, val_set = build_datasets(cfg)
+    return (LoaderBatches(train_set, cfg, device, rank, world),
+            Validation.from_dataset(val_set, cfg.val_samples, DATA_LABELS.get(cfg.data, cfg.data), cfg.val_crop))
