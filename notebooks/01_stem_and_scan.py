@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -19,7 +19,7 @@ results_dir = "results"
 profile = "cpu"
 erf_size = 128         # side of the crop used for the receptive-field maps
 clip_level = "easy"    # embedded benchmark level the frames come from
-widgets = True         # the interactive scan explorer (the batch runner turns it off)
+widgets = True         # the interactive scan explorer (never shown in a batch run: vfilib.workbook.is_batch)
 
 # %%
 import matplotlib.pyplot as plt
@@ -27,13 +27,15 @@ import torch
 from IPython.display import display
 
 from vfilib.config import preset
+from vfilib.core.paths import DataPaths, repo_path
 from vfilib.data.datasets import snu_film
-from vfilib.data.paths import DataPaths
 from vfilib.models import build_model
 from vfilib.models import scan as S
-from vfilib import viz
-from vfilib.workbook import save_figure
+from vfilib.reports import figures as viz
+from vfilib.reports.figures import save_figure
+from vfilib.workbook import is_batch
 
+results_dir = repo_path(results_dir)       # the repository's results/, whatever folder the kernel started in
 torch.manual_seed(0)
 sample = snu_film(DataPaths().embedded, clip_level)[0]
 i0, i1 = sample["I0"][None], sample["I1"][None]
@@ -68,11 +70,10 @@ def show_scan(mode="interleaved", direction=0):
     plt.show()
 
 
-if widgets:
+show_scan("interleaved", 0)
+if widgets and not is_batch():
     import ipywidgets as W
     W.interact(show_scan, mode=["interleaved", "sequential", "per_frame"], direction=W.IntSlider(0, 0, 3))
-else:
-    show_scan("interleaved", 0)
 
 # %% [markdown]
 # ## The round trip is exact (odd sizes, all modes)

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -10,65 +10,46 @@
 
 # %% [markdown]
 # # 06 · Phase 3: high resolution, mixed data and the curriculum (Exp-3a ... Exp-3d)
-# Each run resumes the Phase-2 main checkpoint (Exp-2c). Exp-3b/3c/3d need X4K1000FPS (and Vimeo90K
-# for mixing): without them (`x4k_path` unset) they train on the embedded clips and their rows say
-# so. Exp-3a is the Phase-2 model as is (its row of `results/phase2.csv`). `train_scale` < 1 also
-# trains the full-resolution head that 4K inference uses.
+# Each row resumes the Phase-2 main checkpoint (Exp-2c). Exp-3b/3c/3d ask for X4K1000FPS (and Vimeo90K
+# for mixing); with `data = "embedded"` they train on the embedded clips and their rows say so.
+# Exp-3a evaluates the Phase-2 model as is. `settings["scale"]` < 1 trains and validates the
+# full-resolution head that 4K inference uses.
 
 # %% tags=["parameters"]
 results_dir = "results"
-profile = "cpu"
-experiments = ["exp3b", "exp3c", "exp3d"]
-preset = "tiny"
-epochs = 1                       # used when steps is 0
-steps = 60
-crop = 48
-batch_size = 4
-amp = "off"
-perceptual_weight = 0.0
-val_samples = 4
-val_crop = 96
-train_scale = 0.5
-data = "embedded"                 # "mixed" for the real runs (with data_path and x4k_path)
-data_path = None
-x4k_path = None
 runs_dir = "runs"
+profile = "cpu"
+experiments = ["exp3a", "exp3b", "exp3c", "exp3d"]
+preset = "tiny"
+steps = 60
+data = "embedded"             # None: as each experiment says (x4k / mixed, with VFILIB_X4K and VFILIB_VIMEO)
+settings = {"scale": 0.5}
 force = False
+smoke = True
 
 # %%
-import matplotlib.pyplot as plt
-import numpy as np
 from IPython.display import display
 
-from vfilib.data.curriculum import crop_at, gap_at
-from vfilib.workbook import grid_figure, label_experiments, latex_table, phase1_grid, resume_point, save_figure
+from vfilib.reports import figures as viz
+from vfilib.reports.figures import grid_figure, save_figure
+from vfilib.reports.tables import label_experiments, latex_table
+from vfilib.workbook import main_checkpoint, run_grid
 
-common = dict(preset=preset, steps=steps, epochs=epochs, crop=crop, batch_size=batch_size, amp=amp, perceptual_weight=perceptual_weight,
-              val_samples=val_samples, val_crop=val_crop, runs_dir=runs_dir, profile=profile, data=data,
-              data_path=data_path, x4k_path=x4k_path)
-phase2 = resume_point(runs_dir, f"exp2c_{preset}")
-if phase2 is None:
-    raise FileNotFoundError(f"no Phase-2 main checkpoint in {runs_dir}/exp2c_{preset}: run notebook 04 first")
-table = phase1_grid(experiments, {**common, "phase": 3, "resume": str(phase2), "train_scale": train_scale},
-                    results_dir, force)
-table = label_experiments(table, preset, baseline=(f"{results_dir}/phase2.csv", "exp2c", "exp3a"))
-display(table[["experiment", "what", "val_psnr", "val_ssim", "steps", "data", "device", "commit"]])
-latex_table(table[["experiment", "what", "val_psnr", "val_ssim"]].rename(columns={"val_psnr": "PSNR (dB)",
-            "val_ssim": "SSIM"}), "phase3_ablations", f"Phase-3 ablations ({preset}, {steps} steps).", results_dir)
-fig = grid_figure(table, "exp3d", f"Phase-3 ablations: {preset} preset, {steps} steps, {table['data'].iloc[-1]}", steps)
-save_figure(fig, "06_phase3_ablations", results_dir)
+base = {k: v for k, v in settings.items() if k != "scale"}
+phase1 = main_checkpoint("exp1c", preset, 1, steps, data, base, None, results_dir, runs_dir, profile)
+phase2 = main_checkpoint("exp2c", preset, 2, steps, data, base, phase1, results_dir, runs_dir, profile)
+table = label_experiments(run_grid(experiments, preset, 3, steps, data, settings, phase2, results_dir, runs_dir,
+                                   force, profile), preset)
+display(table[["experiment", "what", "val_psnr", "val_ssim", "steps", "crop", "scale", "data", "validation"]])
+latex_table(table[["experiment", "what", "crop", "scale", "val_psnr", "val_ssim"]].rename(columns={
+    "val_psnr": "PSNR (dB)", "val_ssim": "SSIM"}), "phase3_ablations",
+    f"Phase-3 ablations ({preset} preset, {steps} steps; crop = the crop actually trained at the end).", results_dir,
+    rows=table, smoke=smoke, profile=profile)
+fig = grid_figure(table, "exp3d", f"Phase-3 ablations: {preset} preset, {steps} steps, {table['data'].iloc[-1]}", smoke)
+save_figure(fig, "06_phase3_ablations", results_dir, vector=True)
 
 # %% [markdown]
 # ## The curriculum (seed 001, 4.3.1): crop 256 -> 384 -> 512 and the X-TRAIN gap grow with progress
 
 # %%
-p = np.linspace(0, 1, 201)
-fig, ax = plt.subplots(figsize=(7, 3.5))
-ax.plot(p * 100, [crop_at(x) for x in p], label="crop size (px)")
-ax2 = ax.twinx()
-ax2.plot(p * 100, [gap_at(x) for x in p], color="tab:orange", label="max frame gap")
-ax.set_xlabel("training progress (% of curriculum_T epochs)"), ax.set_ylabel("crop (px)"), ax2.set_ylabel("max gap")
-fig.legend(loc="upper left", bbox_to_anchor=(0.12, 0.88))
-ax.set_title("Phase-3 curriculum")
-fig.tight_layout()
-save_figure(fig, "06_curriculum", results_dir)
+save_figure(viz.curriculum_figure(), "06_curriculum", results_dir, vector=True)

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -9,19 +9,21 @@
 # ---
 
 # %% [markdown]
-# # 07 · Benchmarks: vfilib checkpoints beside the peers
-# Every protocol of `vfilib.eval.benchmark.BENCHMARKS`; rows go to `results/benchmarks.csv` with their
-# protocol parameters and provenance; one tidy table per benchmark and side-by-side crops.
+# # 07 · Benchmarks: vfilib beside the peers
+# Any protocol of `vfilib.eval.benchmark.BENCHMARKS` (embedded clips, the held-out live-action shots,
+# Vimeo90K, UCF101, SNU-FILM, Middlebury, X-TEST). Rows go to `results/benchmarks.csv` with their
+# protocol and provenance; levels in easy, medium, hard, extreme order; side-by-side crops.
+# The vfilib models are the shipped weights (if this checkout has them) and the main run of each phase.
 
 # %% tags=["parameters"]
 results_dir = "results"
+runs_dir = "runs"
 profile = "cpu"
 bench = "embedded"
-path = None                      # dataset root; None: environment variable / embedded cache
-checkpoints = []                 # vfilib checkpoints (empty: the main run of each phase found in runs_dir)
-runs_dir = "runs"
+path = None                      # dataset root; None: environment variable / prepared folder
+checkpoints = []                 # vfilib checkpoints (empty: the shipped model and the phases' main runs)
 peers = ["blend", "dis", "minterpolate", "rife_hdv3", "rife_v39", "rife_v39_refine"]
-max_samples = 6                  # per split (0: all)
+max_samples = 6                  # per split, evenly spaced (0: all)
 lpips = None                     # "alex" | "vgg"
 
 # %%
@@ -29,16 +31,19 @@ from pathlib import Path
 
 from IPython.display import display
 
+from vfilib.core.paths import repo_path
 from vfilib.eval import benchmark as B
-from vfilib.eval.interpolators import from_checkpoint, make_peer
-from vfilib.workbook import latex_table, save_figure
-from vfilib import viz
+from vfilib.eval.peers import from_checkpoint, make_peer
+from vfilib.models.checkpoint import SHIPPED
+from vfilib.reports import figures as viz
+from vfilib.reports.figures import save_figure
+from vfilib.reports.tables import by_level, latex_table
 
+results_dir, runs_dir = repo_path(results_dir), repo_path(runs_dir)
 if not checkpoints:
-    # Phase 1 (Exp-1c), Phase 2 (Exp-2c), Phase 3 (Exp-3d): the first finished run of each
-    found = (sorted(Path(runs_dir).glob(f"{exp}_*/best.pt"))[:1] for exp in ("exp1c", "exp2c", "exp3d"))
+    found = (sorted(runs_dir.glob(f"{exp}_*/last.pt"))[:1] for exp in ("exp1c", "exp2c", "exp3d"))
     checkpoints = [str(p[0]) for p in found if p]
-interps = [make_peer(p) for p in peers]
+interps = [make_peer(p) for p in peers] + ([make_peer("vfilib")] if SHIPPED.is_file() else [])
 names = {}
 for c in checkpoints:
     it = from_checkpoint(c)
@@ -46,18 +51,16 @@ for c in checkpoints:
     interps.append(it)
     names[it.name] = c
 table = B.run(bench, interps, path, max_samples=max_samples or None, lpips=lpips,
-              out=f"{results_dir}/benchmarks.csv", checkpoints=names, progress=False)
+              out=results_dir / "benchmarks.csv", checkpoints=names, progress=False)
 
 # %%
 b = B.BENCHMARKS[bench]
-wide = table.pivot_table(index="method", columns="split", values="psnr")
-wide["mean"] = wide.mean(axis=1)
-wide = wide.sort_values("mean")
-print(f"{b.data}: PSNR (dB), {int(table['n'].iloc[0])} samples per split; protocol: {B.BENCHMARKS[bench].protocol}")
+wide = by_level(table).sort_values("mean")
+print(f"{b.data}: PSNR (dB), {int(table['n'].iloc[0])} samples per split; protocol: {b.protocol}")
 display(wide.round(2))
-display(table.pivot_table(index="method", columns="split", values="sec_per_frame").round(3)
-        .rename(columns=lambda c: f"{c} s/frame"))
-latex_table(wide.reset_index(), f"bench_{bench}", f"PSNR (dB) on {b.data}.", results_dir)
+display(by_level(table, "sec_per_frame").round(3))
+latex_table(wide.reset_index(), f"bench_{bench}", f"PSNR (dB) on {b.data}, {int(table['n'].iloc[0])} samples per level.",
+            results_dir, rows=table, profile=profile, smoke=profile == "cpu" and bool(checkpoints))
 
 # %% [markdown]
 # ## Side-by-side crops of the hardest region
@@ -65,5 +68,4 @@ latex_table(wide.reset_index(), f"bench_{bench}", f"PSNR (dB) on {b.data}.", res
 # %%
 ds = b.loader(path or b.default_root(), b.splits[-1])
 kept = {it.name: B.evaluate(it, ds, b.protocol, max_samples=1, progress=False, keep=1)[1] for it in interps}
-fig = viz.crops_figure(kept)
-save_figure(fig, f"07_{bench}_crops", results_dir)
+save_figure(viz.crops_figure(kept, note="SMOKE: the vfilib models here are 30-step tiny runs" if profile == "cpu" else ""), f"07_{bench}_crops", results_dir)

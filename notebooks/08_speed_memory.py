@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -10,10 +10,10 @@
 
 # %% [markdown]
 # # 08 · Speed and memory vs resolution
-# Latency (warm-up, synchronised, median of N) and peak memory of the presets and ablation variants
-# on whatever device runs this notebook, beside the VFIMamba figures measured elsewhere (one H100,
-# fp32). Rows go to `results/speed.csv` with the device and commit; GPU rows from the lent H100 are
-# added by `python -m vfilib.bench speed` there.
+# Latency (warm-up, synchronised, median of `iters`) and peak memory of the presets and ablation
+# variants on the device that runs this notebook; rows go to `results/speed.csv` with the device,
+# dtype, execution mode and commit. Tables compare only rows of one device, dtype and execution mode;
+# VFIMamba's latency (measured separately, `vfilib/reports/reference.csv`) is the reference line.
 
 # %% tags=["parameters"]
 results_dir = "results"
@@ -29,62 +29,50 @@ grid = False                     # CUDA: also the fp32/bf16 x eager/compiled gri
 import pandas as pd
 from IPython.display import display
 
-from vfilib import bench, viz
+from vfilib import bench
+from vfilib.core.paths import repo_path
+from vfilib.reports import figures as viz
+from vfilib.reports.figures import save_figure
+from vfilib.reports.tables import latex_table
 from vfilib.summary import preset_table
-from vfilib.workbook import latex_table, save_figure
 
+results_dir = repo_path(results_dir)
+out = str(results_dir / "speed.csv")
 argv = ["speed", "--presets", *presets, "--res", *resolutions, "--dtypes", *dtypes, "--iters", str(iters),
-        "--warmup", str(max(1, iters // 3)), "--out", f"{results_dir}/speed.csv"]
+        "--warmup", str(max(1, iters // 3)), "--out", out]
 bench.main(argv + (["--variants", *variants] if variants else []))
 if grid:   # bf16 cells run the SSD on bf16 inputs; each compiled cell compiles once (about a minute)
-    common = ["speed", "--presets", presets[0], "--compile", "eager", "compiled+graph", "--iters", str(iters),
-              "--out", f"{results_dir}/speed.csv"]
+    common = ["speed", "--presets", presets[0], "--compile", "eager", "compiled+graph", "--iters", str(iters), "--out", out]
     bench.main(common + ["--res", *resolutions, "--dtypes", "fp32"])
     bench.main(common + ["--res", *resolutions, "--dtypes", "bf16", "--ssm_dtype", "autocast"])
-    bench.main(common + ["--res", "4k", "--dtypes", "bf16", "--ssm_dtype", "autocast", "--flow", "feature",
-                         "--scale", "0.25"])
+    bench.main(common + ["--res", "4k", "--dtypes", "bf16", "--ssm_dtype", "autocast", "--flow", "feature", "--scale", "0.25"])
 
 # %%
-speed = pd.read_csv(f"{results_dir}/speed.csv", dtype={"res": str})
-speed["kernels"] = speed["kernels"].fillna("plain")     # "fused": the SSM branch's Triton kernels (CUDA inference)
-display(speed.pivot_table(index=["device", "model", "dtype", "exec", "kernels"], columns="res", values="median_ms").round(1))
-shown = (speed["kernels"] == "plain") & ~speed["device"].str.contains("H100") | (
-    (speed["kernels"] == "fused") & speed["exec"].isin(["eager", "compiled+graph"]))
-fig = viz.speed_figure(speed[shown])
-save_figure(fig, "08_latency_vs_resolution", results_dir)
+speed = pd.read_csv(out, dtype={"res": str})
+speed["kernels"] = speed["kernels"].fillna("plain")
+for (device, dtype, exe), rows in speed[speed["mode"] == "infer"].groupby(["device", "dtype", "exec"]):
+    print(f"{device} | {dtype} | {exe}: median ms per frame pair (batch 1)")
+    display(rows.pivot_table(index=["model", "kernels"], columns="res", values="median_ms").round(1))
+save_figure(viz.speed_figure(speed), "08_latency_vs_resolution", results_dir, vector=True)
 
 # %% [markdown]
-# ## The grid: resolution x {fp32, bf16} x {eager, compiled}
-# "compiled" is `torch.compile` replayed as a CUDA graph (`compiled+graph`); bf16 cells run the SSD on
-# bf16 inputs (`ssm_dtype="autocast"`; PSNR change in `precision.csv`). NaN: not measured (a GiB cell
-# is also NaN where the row's peak was measured before graph pools were counted).
+# ## The GPU grid: resolution x {fp32, bf16} x {eager, compiled}
+# Measured only on a CUDA device (`grid=True`, the gpu profile); shown when `speed.csv` holds such rows.
 
 # %%
-grid_model = presets[0] if grid else "small"      # the cpu profile shows the H100 rows measured for small
-table = viz.speed_grid(speed, model=grid_model)
-display(table.round(2))
-if table.notna().any().any():
-    short = pd.DataFrame({
-        "input": table.index,
-        "fp32 eager ms": table[("fp32", "eager", "ms")].to_numpy(),
-        "fp32 compiled ms": table[("fp32", "compiled+graph", "ms")].to_numpy(),
-        "bf16 eager ms": table[("bf16", "eager", "ms")].to_numpy(),
-        "bf16 compiled ms": table[("bf16", "compiled+graph", "ms")].to_numpy(),
-        "bf16 compiled GiB": table[("bf16", "compiled+graph", "GiB")].to_numpy(),
-        "x VFIMamba_S": table[("bf16", "compiled+graph", "x VFIMamba_S")].to_numpy()})
-    latex_table(short, "speed_grid", f"vfilib {grid_model} on one H100, batch 1: latency (median) and peak memory; "
-                "compiled = torch.compile + CUDA graph; last column: bf16 compiled over VFIMamba\\_S fp32.",
-                results_dir)
-
-# %% [markdown]
-# ## Against VFIMamba_S on the same GPU kind (its figures measured elsewhere, fp32, batch 1)
-
-# %%
-ratios = viz.vs_reference(speed)
-display(ratios.round(2))
-if len(ratios):
-    latex_table(ratios, "speed_vs_vfimamba", "Latency of vfilib beside VFIMamba\\_S on one H100 (ratio < 1: faster).",
-                results_dir)
+gpu = speed[speed["device"].str.contains("H100|H200", regex=True)]
+if gpu.empty:
+    print("no GPU rows in results/speed.csv yet: run this notebook with grid=True on a GPU "
+          "(python -m vfilib.workbook run --profile gpu --only 08_speed_memory)")
+else:
+    device = gpu["device"].iloc[-1]
+    table = viz.speed_grid(gpu, model=presets[0], device=device.split()[-2] if " " in device else device)
+    display(table.dropna(how="all").round(2))
+    ratios = viz.vs_reference(gpu, device=device.split()[-2] if " " in device else device)
+    if len(ratios):
+        display(ratios.round(2))
+        latex_table(ratios, "speed_vs_vfimamba", "Latency of vfilib beside VFIMamba\\_S (ratio < 1: faster).",
+                    results_dir, rows=gpu)
 
 # %% [markdown]
 # ## Parameters per preset

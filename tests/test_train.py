@@ -326,3 +326,12 @@ def test_two_ranks_draw_disjoint_shards(cache):
     cfg = _cfg(cache, batch_size=1)
     order = [list(LoaderBatches(ds, cfg, torch.device("cpu"), rank=r, world=2).sampler) for r in (0, 1)]
     assert order[0] and not set(order[0]) & set(order[1])
+
+
+def test_best_checkpoint_never_loses_to_the_reference_on_a_level():
+    from vfilib.train.loop import beats_on_every_level
+    ref = {"psnr": 35.377, "psnr_easy": 39.80, "psnr_medium": 36.15}
+    step720 = {"psnr": 35.454, "psnr_easy": 39.94, "psnr_medium": 36.11}      # the device run's step 720
+    step500 = {"psnr": 35.454, "psnr_easy": 39.92, "psnr_medium": 36.17}
+    assert not beats_on_every_level(step720, ref) and beats_on_every_level(step500, ref)
+    assert beats_on_every_level(step720, None)

@@ -17,7 +17,7 @@ def test_speed_grid_places_cells_and_ratios():
         _row("small", "720p", "fp32", "eager", 1.0, 1.0, device="CPU (x86_64)"),     # another device
         _row("small@ssm_autocast", "720p", "bf16", "compiled+graph", 12.6, 0.8),
         _row("small", "720p", "bf16", "compiled+graph", 13.0, 0.8),                  # bf16 without the suffix
-        _row("small", "1080p", "fp32", "compiled+graph", 104.8, 0.3, note="peak_gib under-reported: old"),
+        _row("small", "1080p", "fp32", "compiled+graph", 104.8, 0.3),
         _row("small+flow_feature@ssm_autocast", "4k", "bf16", "compiled+graph", 20.9, 1.4, scale=0.25),
     ])
     g = speed_grid(speed)
@@ -26,6 +26,6 @@ def test_speed_grid_places_cells_and_ratios():
     assert math.isclose(g.loc["720p", ("fp32", "eager", "x VFIMamba_S")], 50.4 / 25.2)
     assert g.loc["720p", ("bf16", "compiled+graph", "ms")] == 12.6
     assert g.loc["1080p", ("fp32", "compiled+graph", "ms")] == 104.8
-    assert math.isnan(g.loc["1080p", ("fp32", "compiled+graph", "GiB")])      # flagged peak hidden
+    assert g.loc["1080p", ("fp32", "compiled+graph", "GiB")] == 0.3
     assert math.isclose(g.loc["4k, flow at 0.25", ("bf16", "compiled+graph", "x VFIMamba_S")], 0.1)
     assert math.isnan(g.loc["4k", ("bf16", "compiled+graph", "ms")])           # never measured

@@ -305,7 +305,7 @@ def sdpa(args) -> None:
                 print(f"stage 1/{2 ** (3 + stage)} {args.dtype} {name:9s} unavailable ({str(e).splitlines()[0][:60]})")
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("speed", help="latency and peak memory table")
@@ -355,8 +355,18 @@ def main(argv=None) -> None:
     r.add_argument("--res", default="720p", choices=list(RESOLUTIONS))
     r.add_argument("--chunks", type=int, nargs="+", default=[256, 128, 64])
     args = ap.parse_args(argv)
+    for name in ("batch", "iters", "warmup", "top", "chunks"):
+        vals = getattr(args, name, None)
+        vals = vals if isinstance(vals, list) else [vals] if vals is not None else []
+        if any(v < 1 for v in vals) and not (name == "warmup" and all(v >= 0 for v in vals)):
+            ap.error(f"--{name} must be at least 1, got {vals}")
+    if getattr(args, "scale", 1.0) is not None and not 0 < getattr(args, "scale", 1.0) <= 1:
+        ap.error(f"--scale must lie in (0, 1], got {args.scale}")
+    if (getattr(args, "device", None) or "").startswith("cuda") and not torch.cuda.is_available():
+        ap.error(f"--device {args.device}: this machine has no CUDA GPU")
     {"speed": speed, "profile": profile, "sdpa": sdpa, "ssd": ssd}[args.cmd](args)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -227,7 +227,7 @@ PHASE1_EXPERIMENTS: tuple[Experiment, ...] = (
 #: Phase-2 grid, seed 001 section 4.2.3 (all resume the Phase-1 main model; Exp-2a is that model as is).
 #: Exp-2e distils from RIFE HDv3's flows (no FlowFormer++ weights exist offline).
 PHASE2_EXPERIMENTS: tuple[Experiment, ...] = (
-    Experiment("exp2a", "Phase-1 model, no flow (evaluated as is)", {"flow": "off"}, {"max_steps": 0}),
+    Experiment("exp2a", "Phase-1 model, no flow (evaluated as is)", {"flow": "off"}, {"evaluate_only": True}),
     Experiment("exp2b", "Image-level warping + backbone + RefineNet", {"flow": "image"}),
     Experiment("exp2c", "Feature-level warping (main)", {"flow": "feature"}),
     Experiment("exp2d", "Flow only, no backbone features", {"flow": "flow_only"}),
@@ -237,7 +237,7 @@ PHASE2_EXPERIMENTS: tuple[Experiment, ...] = (
 
 #: Phase-3 grid, seed 001 section 4.3.3 (all resume the Phase-2 main model).
 PHASE3_EXPERIMENTS: tuple[Experiment, ...] = (
-    Experiment("exp3a", "Phase-2 model at 4K, no fine-tuning", {"flow": "feature"}, {"max_steps": 0}),
+    Experiment("exp3a", "Phase-2 model at 4K, no fine-tuning", {"flow": "feature"}, {"evaluate_only": True}),
     Experiment("exp3b", "X4K fine-tuning only", {"flow": "feature"}, {"data": "x4k"}),
     Experiment("exp3c", "Mixed Vimeo + X4K (2:1)", {"flow": "feature"}, {"data": "mixed", "mixed_ratio": "2:1"}),
     Experiment("exp3d", "Curriculum: crop 256->512, gap grows (main)", {"flow": "feature"},

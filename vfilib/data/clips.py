@@ -5,8 +5,7 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
-from ..core.seeding import py_rng
-from .io import load_frames
+from .datasets import draw_triplet, triplet_item
 from .prepare import frame_name, load_manifest
 from .shots import Shot, clean_windows
 
@@ -44,18 +43,34 @@ class ClipWindows(Dataset):
 
     def indices(self, index: int) -> tuple[int, int, int]:
         w = self.window
-        if self.fixed:
-            return 0, (w - 1) // 2, w - 1
-        rng = py_rng(self.seed, self.epoch, index, "window")
-        a, b = sorted(rng.sample(range(w), 2))
-        while b - a < 2:
-            a, b = sorted(rng.sample(range(w), 2))
-        return a, rng.randint(a + 1, b - 1), b
+        return (0, (w - 1) // 2, w - 1) if self.fixed else draw_triplet(w, self.seed, self.epoch, index)
 
     def __getitem__(self, index: int) -> dict:
         clip, start = self.windows[index]
         a, k, b = self.indices(index)
         paths = [self.cache / "frames" / clip / frame_name(start + j, self.ext[clip]) for j in (a, k, b)]
-        i0, gt, i1 = load_frames(paths)
-        item = {"I0": i0, "I1": i1, "gt": gt, "t": (k - a) / (b - a), "name": f"{clip}/{start + a}-{start + b}"}
+        item = triplet_item(paths, a, k, b, f"{clip}/{start + a}-{start + b}")
         return self.transform(item, index) if self.transform else item
+
+
+def multi_frame(cache: str | Path, split: str = "test", span: int = 8, max_windows: int = 2,
+                clip: str | None = None):
+    """8x-style samples from a prepared set (X-TEST's protocol on the embedded clips): windows of
+    ``span`` + 1 frames inside one shot of ``split`` with no repeated frame; inputs the ends, targets
+    frames 1 .. span - 1 at t = k / span. At most ``max_windows`` windows (evenly spaced)."""
+    from .datasets import Sample, TripletDataset
+    from .shots import pick_evenly
+
+    cache = Path(cache)
+    manifest = load_manifest(cache)
+    starts = []
+    for shot in (Shot(**s) for s in manifest.get("shots", [])):
+        if shot.split == split and (clip is None or shot.clip == clip):
+            dups = set(manifest["clips"][shot.clip]["duplicates"])
+            starts += [(shot.clip, i) for i in clean_windows(shot, span, span, dups)]
+    if not starts:
+        raise ValueError(f"no {span + 1}-frame windows without repeats in split {split!r} of {cache}")
+    path = lambda c, i: cache / "frames" / c / frame_name(i, manifest["clips"][c]["ext"])  # noqa: E731
+    samples = [Sample(path(c, i), path(c, i + k), path(c, i + span), k / span, f"{c}/{i}+{k}/{span}")
+               for c, i in pick_evenly(starts, max_windows) for k in range(1, span)]
+    return TripletDataset(samples, source=cache)

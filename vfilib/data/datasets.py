@@ -93,19 +93,13 @@ class VimeoSeptuplets(Dataset):
         return len(self.dirs)
 
     def indices(self, i: int) -> tuple[int, int, int]:
-        if self.fixed:
-            return 1, 4, 7
-        rng = py_rng(self.seed, self.epoch, i, "triplet")
-        a, b = sorted(rng.sample(range(1, 8), 2))
-        while b - a < 2:
-            a, b = sorted(rng.sample(range(1, 8), 2))
-        return a, rng.randint(a + 1, b - 1), b
+        a, k, b = (0, 3, 6) if self.fixed else draw_triplet(7, self.seed, self.epoch, i)
+        return a + 1, k + 1, b + 1                      # im1 ... im7
 
     def __getitem__(self, i: int) -> dict:
         a, k, b = self.indices(i)
         d = self.dirs[i]
-        i0, gt, i1 = load_frames([d / f"im{a}.png", d / f"im{k}.png", d / f"im{b}.png"])
-        item = {"I0": i0, "I1": i1, "gt": gt, "t": (k - a) / (b - a), "name": f"{d.parent.name}/{d.name}"}
+        item = triplet_item([d / f"im{j}.png" for j in (a, k, b)], a, k, b, f"{d.parent.name}/{d.name}")
         return self.transform(item, i) if self.transform else item
 
 
@@ -228,9 +222,24 @@ class X4KTrain(Dataset):
     def __getitem__(self, i: int) -> dict:
         a, k, b = self.indices(i)
         c = self.clips[i]
-        i0, gt, i1 = load_frames([c / f"{a:04d}.png", c / f"{k:04d}.png", c / f"{b:04d}.png"])
-        item = {"I0": i0, "I1": i1, "gt": gt, "t": (k - a) / (b - a), "name": f"{c.parent.name}/{c.name}"}
+        item = triplet_item([c / f"{j:04d}.png" for j in (a, k, b)], a, k, b, f"{c.parent.name}/{c.name}")
         return self.transform(item, i) if self.transform else item
+
+
+def draw_triplet(window: int, *seed_parts) -> tuple[int, int, int]:
+    """Positions a < k < b in a window of ``window`` frames (b - a >= 2), drawn from the seed parts
+    (seed, epoch, index): the same sample on every run, process and worker. t = (k - a) / (b - a)."""
+    rng = py_rng(*seed_parts, "triplet")
+    a, b = sorted(rng.sample(range(window), 2))
+    while b - a < 2:
+        a, b = sorted(rng.sample(range(window), 2))
+    return a, rng.randint(a + 1, b - 1), b
+
+
+def triplet_item(paths: list[Path], a: int, k: int, b: int, name: str) -> dict:
+    """A training sample: frames a, k, b (files ``paths``) as I0, gt, I1 and t = (k - a) / (b - a)."""
+    i0, gt, i1 = load_frames(paths)
+    return {"I0": i0, "I1": i1, "gt": gt, "t": (k - a) / (b - a), "name": name}
 
 
 def collate(items: list[dict]) -> dict:

@@ -24,6 +24,7 @@ a 2-frame gap is already 33-83 ms, so the levels here are harder than their SNU-
 from __future__ import annotations
 
 import argparse
+import sys
 import hashlib
 import json
 from collections import Counter
@@ -39,8 +40,8 @@ from ..core.paths import DataPaths
 from .datasets import SNU_LEVELS
 from .shots import (FrameSignature, Shot, assign_splits, balanced_motion, clean_windows, detect_cuts,
                     detect_duplicates, pair_signals, pick_evenly, shots_from_cuts)
-from .sources import GROUPS, fetch
-from .video import decode_video, video_info
+from .sources import GROUPS, SourceError, fetch
+from .video import VideoError, decode_video, video_info
 
 LEVEL_GAPS = dict(zip(SNU_LEVELS, (2, 4, 6, 8)))   # frames at 24-60 fps (see module doc)
 SETS = {  # set -> (default folder field of DataPaths, what to store, resize, image format)
@@ -213,7 +214,7 @@ def summary(manifest: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("sets", nargs="*", default=["embedded"], help=f"sets to prepare: {sorted(SETS)} (default embedded)")
     ap.add_argument("--cache", type=Path, default=None, help="folder of the (single) set (default: its data/ folder)")
@@ -227,8 +228,13 @@ def main(argv=None) -> None:
         ap.error("--cache takes one set")
     for s in args.sets:
         print(f"== {s}")
-        print(summary(prepare_set(s, args.cache, seed=args.seed, force=args.force)))
+        try:
+            print(summary(prepare_set(s, args.cache, seed=args.seed, force=args.force)))
+        except (SourceError, VideoError, ValueError) as e:
+            print(f"vfilib prepare: error: {e}", file=sys.stderr)
+            return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -12,16 +12,19 @@ printed per split.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import pandas as pd
 import torch
 
 from ..config import AMP_MODES, SSM_DTYPES, RuntimeConfig, amp_dtype
+from ..data.video import VideoError
+from ..models.checkpoint import CheckpointError
 from .benchmark import BENCHMARKS, run
 from .peers import from_checkpoint, make_peer
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", required=True, choices=sorted(BENCHMARKS))
     ap.add_argument("--path", help="dataset root (default: the environment variable, see data/README.md)")
@@ -41,6 +44,18 @@ def main(argv=None) -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", default="results/benchmarks.csv")
     args = ap.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        ap.error(f"--device {args.device}: this machine has no CUDA GPU (torch sees none); use --device cpu")
+    if args.max_samples is not None and args.max_samples < 1:
+        ap.error(f"--max_samples must be at least 1, got {args.max_samples}")
+    try:
+        return _run(ap, args)
+    except (CheckpointError, FileNotFoundError, ValueError, VideoError) as e:
+        print(f"python -m vfilib.eval: error: {e}", file=sys.stderr)
+        return 1
+
+
+def _run(ap, args) -> int:
     interps, ckpts = [], {}
     variants = [(amp, sd) for amp in args.amp for sd in args.ssm_dtype]
     labels = [amp + ("" if sd == "fp32" else f"+ssm_{sd}") for amp, sd in variants]
@@ -71,6 +86,7 @@ def main(argv=None) -> None:
         change = amp_change(table, labels)
         print(change.to_string(index=False, formatters={change.columns[-1]: "{:+.4f} dB".format}))
     print(f"rows appended to {args.out}")
+    return 0
 
 
 def amp_change(table: pd.DataFrame, amps: list[str]) -> pd.DataFrame:
@@ -84,4 +100,4 @@ def amp_change(table: pd.DataFrame, amps: list[str]) -> pd.DataFrame:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from ..data import datasets as D
 from ..core.tensors import pad_to
+from ..data.clips import multi_frame
 from ..data.io import rgb_to_bgr
 from ..data.shots import pick_evenly
 from ..core.paths import DataPaths
@@ -62,6 +63,9 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
     Benchmark("live", "live-action held-out shots (test split of the prepared live set)", D.SNU_LEVELS,
               lambda root, split: D.snu_film(root, split), Protocol(pad_multiple=32, round_uint8=True),
               lambda: DataPaths().live),
+    Benchmark("embedded_8x", "embedded clips, 8x windows of the test shots (X-TEST's protocol; not X-TEST)", ("8x",),
+              lambda root, split: multi_frame(root, "test", 8), Protocol(pad_multiple=32, round_uint8=True),
+              lambda: DataPaths().embedded),
     Benchmark("vimeo90k", "Vimeo90K triplet test", ("test",), lambda root, split: D.vimeo_triplets(root, split),
               Protocol(), lambda: DataPaths().vimeo),
     Benchmark("ucf101", "UCF101 (DVF)", ("test",), lambda root, split: D.ucf101(root),
@@ -161,9 +165,10 @@ def run(bench_name: str, interps: list[Interpolator], root=None, splits=None, de
         ds = bench.loader(root, split)
         for interp in interps:
             per, _ = evaluate(interp, ds, protocol, device, max_samples, metric, progress)
-            rows.append(summary_row(bench, split, interp.name, per, protocol, device,
-                                    (checkpoints or {}).get(interp.name, ""), root))
+            row = summary_row(bench, split, interp.name, per, protocol, device,
+                              (checkpoints or {}).get(interp.name, ""), root)
+            rows.append(row)
+            if out:        # each row as soon as it exists: a later split failing keeps the earlier ones
+                append_rows(out, [row], key=["bench", "split", "method", "data_root", "checkpoint"])
     table = pd.DataFrame(rows)
-    if out:
-        append_rows(out, rows, key=["bench", "split", "method", "data_root", "checkpoint"])
     return table

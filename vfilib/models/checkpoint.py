@@ -83,13 +83,14 @@ def model_config_of(ck: dict, path: str | Path) -> ModelConfig:
         raise CheckpointError(f"{path}: its model config is not valid for this vfilib: {e}") from None
 
 
-def load_weights(model: torch.nn.Module, state: dict, path: str | Path, allow_new: tuple[str, ...] = ()) -> list[str]:
+def load_weights(model: torch.nn.Module, state: dict, path: str | Path, allow_new: tuple[str, ...] = (),
+                 allow_unused: tuple[str, ...] = ()) -> list[str]:
     """Load ``state`` strictly, except parameters under the prefixes ``allow_new`` (modules that the new
-    model adds) which may be missing. Returns the names that start fresh; any other mismatch is a
-    :class:`CheckpointError` that lists it."""
+    model adds) which may be missing, and under ``allow_unused`` (modules it drops) which are left out.
+    Returns the names that start fresh; any other mismatch is a :class:`CheckpointError` that lists it."""
     own = model.state_dict()
     missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
+    unexpected = [k for k in state if k not in own and not k.startswith(allow_unused)]
     fresh = [k for k in missing if k.startswith(allow_new)]
     bad_missing = [k for k in missing if k not in fresh]
     shape = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own
@@ -103,7 +104,7 @@ def load_weights(model: torch.nn.Module, state: dict, path: str | Path, allow_ne
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected (first: {unexpected[:3]})")
         raise CheckpointError(f"{path}: the weights do not fit the model config: " + "; ".join(parts))
-    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items() if k in own}, strict=False)
     return fresh
 
 

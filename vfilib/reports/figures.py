@@ -5,12 +5,16 @@ what is shown, axes are labelled, colour bars have units.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
+from ..core.io import atomic_write
 from ..models import scan as scan_ops
+from .tables import reference_latency
 
 DIRECTION_NAMES = ("row-major", "column-major", "row-major reversed", "column-major reversed")
 
@@ -130,7 +134,7 @@ def prediction_figure(samples: list[dict], title: str = "") -> plt.Figure:
 
 
 def crops_figure(kept: dict[str, list[dict]], index: int = 0, box: tuple[int, int, int] | None = None,
-                 max_cols: int = 6) -> plt.Figure:
+                 max_cols: int = 6, note: str = "") -> plt.Figure:
     """Side-by-side crops of one sample: the inputs, then each method's prediction above its error map
     (title: the method and its whole-frame PSNR), then the ground truth; wrapped after ``max_cols``
     columns. The crop is the region hardest for the methods together unless ``box`` = (y, x, size)."""
@@ -172,22 +176,14 @@ def crops_figure(kept: dict[str, list[dict]], index: int = 0, box: tuple[int, in
             axes[r + 1, c].axis("on")
     for ax in axes.flat:
         ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle(f"{s0.get('name', '')}: crop at (y={y}, x={x}), {size} px; error maps 0 (black) to 0.25 (white)")
+    fig.suptitle(f"{s0.get('name', '')}: crop at (y={y}, x={x}), {size} px; error maps 0 (black) to 0.25 (white)"
+                 + (f"\n{note}" if note else ""))
     return fig
 
 
-#: Latency of VFIMamba measured by the project on one H100 (fp32, batch 1, public code), DESIGN.md section 3.
-VFIMAMBA_H100_MS = pd.DataFrame({
-    "model": ["VFIMamba_S"] * 4 + ["VFIMamba"] * 3,
-    "res": ["256", "720p", "1080p", "4k", "720p", "1080p", "4k"],
-    "median_ms": [22.9, 25.2, 52.4, 209.0, 49.5, 104.5, 428.0],
-})
-
-
-def vs_reference(speed: pd.DataFrame, reference: pd.DataFrame = VFIMAMBA_H100_MS, model: str = "VFIMamba_S",
-                 device: str = "H100") -> pd.DataFrame:
+def vs_reference(speed: pd.DataFrame, model: str = "VFIMamba_S", device: str = "H100") -> pd.DataFrame:
     """Inference rows measured on ``device`` beside the reference's latency: ratio = ours / theirs."""
-    ref = reference[reference["model"] == model].set_index("res")["median_ms"]
+    ref = reference_latency(model, "H200" if "H200" in device else "")
     rows = speed[(speed["mode"] == "infer") & speed["device"].str.contains(device)].copy()
     rows["res"] = rows["res"].astype(str)
     rows = rows[rows["res"].str.replace("_dci", "").isin(ref.index)]
@@ -201,8 +197,7 @@ GRID_RESOLUTIONS = ("256", "720p", "1080p", "4k")
 
 
 def speed_grid(speed: pd.DataFrame, model: str = "small", device: str = "H100", execs=("eager", "compiled+graph"),
-               bf16_suffix: str = "@ssm_autocast", reference: pd.DataFrame = VFIMAMBA_H100_MS,
-               ref_model: str = "VFIMamba_S") -> pd.DataFrame:
+               bf16_suffix: str = "@ssm_autocast", ref_model: str = "VFIMamba_S") -> pd.DataFrame:
     """The latency/memory grid of the speed issue: rows = resolutions (and 4K with flow at 0.25, the
     ``<model>+flow_feature`` rows), columns = (dtype, exec, ms | GiB | x ref). fp32 cells are the plain
     model label, bf16 cells the label with ``bf16_suffix`` (bf16 SSD inputs); fused-kernel inference
@@ -212,7 +207,7 @@ def speed_grid(speed: pd.DataFrame, model: str = "small", device: str = "H100", 
     inf = speed[(speed["mode"] == "infer") & speed["device"].astype(str).str.contains(device)
                 & (speed["kernels"].fillna("plain") == "fused") & (speed["tile"].fillna(0) == 0)]
     inf = inf.assign(res=inf["res"].astype(str))
-    ref = reference[reference["model"] == ref_model].set_index("res")["median_ms"]
+    ref = reference_latency(ref_model, "H200" if "H200" in device else "")
     rows = {r: (r, model, 1.0) for r in GRID_RESOLUTIONS} | {"4k, flow at 0.25": ("4k", f"{model}+flow_feature", 0.25)}
     cells = {}
     for row, (res, stem, scale) in rows.items():
@@ -222,8 +217,6 @@ def speed_grid(speed: pd.DataFrame, model: str = "small", device: str = "H100", 
                 hit = inf[(inf["model"] == label) & (inf["res"] == res) & (inf["dtype"] == dtype)
                           & (inf["exec"] == exe) & (inf["scale"].astype(float) == scale)]
                 ms, gib = (hit.iloc[-1]["median_ms"], hit.iloc[-1]["peak_gib"]) if len(hit) else (float("nan"),) * 2
-                if len(hit) and "under-reported" in str(hit.iloc[-1].get("note", "")):
-                    gib = float("nan")                    # a graph row's peak measured the old way
                 cells[(row, dtype, exe, "ms")] = ms
                 cells[(row, dtype, exe, "GiB")] = gib
                 cells[(row, dtype, exe, f"x {ref_model}")] = ms / ref.get(res, float("nan"))
@@ -231,7 +224,7 @@ def speed_grid(speed: pd.DataFrame, model: str = "small", device: str = "H100", 
     return grid.reindex(list(rows))
 
 
-def speed_figure(speed: pd.DataFrame, reference: pd.DataFrame = VFIMAMBA_H100_MS) -> plt.Figure:
+def speed_figure(speed: pd.DataFrame, ref_model: str = "VFIMamba_S") -> plt.Figure:
     """Latency vs resolution per model/dtype, beside VFIMamba's H100 figures (dashed, measured elsewhere)."""
     order = ["256", "720p", "1080p", "4k"]
     fig, ax = plt.subplots(figsize=(12, 5))
@@ -251,9 +244,10 @@ def speed_figure(speed: pd.DataFrame, reference: pd.DataFrame = VFIMAMBA_H100_MS
         fused = ", fused" if kern == "fused" else ""
         ax.plot([order.index(r) for r in g.index], g["median_ms"], "o-" if "CPU" not in device else "x:",
                 label=f"vfilib {model} ({dtype}, {exe}{fused}{at}) on {device[:22]}")
-    for model, g in reference.groupby("model"):
-        g = g.set_index("res").reindex([r for r in order if r in set(g["res"])])
-        ax.plot([order.index(r) for r in g.index], g["median_ms"], "s--", alpha=0.6, label=f"{model} (H100 fp32, measured elsewhere; 4K with flow at 0.25)")
+    ref = reference_latency(ref_model).reindex([r for r in order])
+    ref = ref.dropna()
+    ax.plot([order.index(r) for r in ref.index], ref.to_numpy(), "s--", alpha=0.6,
+            label=f"{ref_model} (H100 fp32, measured separately: vfilib/reports/reference.csv)")
     ax.set_yscale("log")
     ax.set_xticks(range(len(order)), order)
     ax.set_xlabel("input resolution")
@@ -296,4 +290,91 @@ def flow_figure(i0: torch.Tensor, i1: torch.Tensor, pred: torch.Tensor, aux: dic
     for ax in axes.flat:
         ax.set_xticks([]), ax.set_yticks([])
     fig.suptitle(f"{title}\nflow colours: hue = direction, saturation = magnitude (max {mag:.1f} px)")
+    return fig
+
+
+def save_figure(fig, name: str, results_dir: str | Path, dpi: int = 110, vector: bool = False) -> list[Path]:
+    """``results/figures/<name>.png`` (and ``.pdf`` for line plots: ``vector=True``), written atomically."""
+    out = []
+    for ext in ("png", "pdf") if vector else ("png",):
+        path = Path(results_dir) / "figures" / f"{name}.{ext}"
+        atomic_write(path, lambda f, ext=ext: fig.savefig(f, format=ext, dpi=dpi, bbox_inches="tight"), mode="wb")
+        out.append(path)
+    plt.close(fig)
+    return out
+
+
+def grid_figure(table: pd.DataFrame, main: str, title: str, smoke: bool = False) -> plt.Figure:
+    """Validation PSNR of each experiment minus the main one's (bars from zero; error bars: the spread
+    over seeds where a grid ran several)."""
+    g = table.groupby(["experiment", "what"], dropna=False)["val_psnr"]
+    stats = g.agg(["mean", "std", "count"]).reset_index()
+    base = stats.loc[stats["experiment"] == main, "mean"]
+    if base.empty:
+        raise ValueError(f"the grid has no row of the main experiment {main!r}")
+    stats["delta"] = stats["mean"] - float(base.iloc[0])
+    stats = stats.sort_values("delta")
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(stats) + 1.6))
+    labels = stats["experiment"] + ": " + stats["what"].fillna("")
+    bars = ax.barh(labels, stats["delta"], xerr=stats["std"].fillna(0),
+                   color=["tab:red" if e == main else "tab:blue" for e in stats["experiment"]])
+    ax.axvline(0, color="k", lw=0.8)
+    ax.margins(x=0.25)
+    ax.bar_label(bars, labels=[f"{d:+.3f}" for d in stats["delta"]], padding=3, fontsize=8)
+    seeds = int(stats["count"].max())
+    ax.set_xlabel(f"validation PSNR minus {main}'s ({float(base.iloc[0]):.2f} dB); "
+                  + (f"error bars: std over {seeds} seeds" if seeds > 1 else "one seed each, no spread"))
+    note = "\nSMOKE RUN: far too short to rank the variants" if smoke else ""
+    ax.set_title(f"{title}{note}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def t_sweep_figure(outs: list[torch.Tensor], ts: list[float], title: str) -> plt.Figure:
+    """The model's frame at several t side by side."""
+    h, w = outs[0].shape[-2:]
+    fig, axes = plt.subplots(1, len(ts), figsize=(3.2 * len(ts), 3.2 * h / w + 0.6), layout="constrained")
+    for ax, t, o in zip(axes, ts, outs):
+        ax.imshow(_img(o[0])), ax.set_title(f"t = {t}"), ax.set_xticks([]), ax.set_yticks([])
+    fig.suptitle(title)
+    return fig
+
+
+def curriculum_figure() -> plt.Figure:
+    """Crop size and maximum X-TRAIN gap against training progress (the Phase-3 curriculum)."""
+    from ..data.curriculum import crop_at, gap_at
+
+    p = np.linspace(0, 1, 201)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(p * 100, [crop_at(x) for x in p], label="crop size (px)")
+    ax2 = ax.twinx()
+    ax2.plot(p * 100, [gap_at(x) for x in p], color="tab:orange", label="max frame gap")
+    ax.set_xlabel("training progress (% of curriculum_T epochs)"), ax.set_ylabel("crop (px)"), ax2.set_ylabel("max gap")
+    fig.legend(loc="upper left", bbox_to_anchor=(0.12, 0.88))
+    ax.set_title("Phase-3 curriculum")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curve_figure(metrics: pd.DataFrame, reference: dict, title: str) -> plt.Figure:
+    """Held-out PSNR per level against samples seen (from a run's metrics.csv), beside a peer's
+    constant line per level (``reference``: {"psnr_easy": .., ...} of e.g. RIFE HDv3)."""
+    import json
+
+    val = metrics.dropna(subset=["val_psnr"]).copy()
+    levels = [json.loads(v) if isinstance(v, str) and v else {} for v in val["val_levels"]]
+    names = [k for k in ("easy", "medium", "hard", "extreme") if any(k in lv for lv in levels)]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for k, name in enumerate(names + ["mean"]):
+        ys = [lv.get(name) for lv in levels] if name != "mean" else list(val["val_psnr"])
+        ref = reference.get(f"psnr_{name}" if name != "mean" else "psnr")
+        base = ref if ref is not None else 0.0
+        ax.plot(val["samples"] / 1e3, [y - base for y in ys], "o-", color=f"C{k}", label=f"{name}")
+    ax.axhline(0, color="k", lw=1, ls="--", label=f"{reference.get('peer', 'reference')} (each level's own line)")
+    ax.set_xlabel("training samples seen (thousands)")
+    ax.set_ylabel("held-out PSNR minus the peer's (dB)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
     return fig

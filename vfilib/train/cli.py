@@ -17,8 +17,9 @@ import dataclasses
 import json
 import typing
 
-from ..config import ModelConfig, experiment, preset
+from ..config import ModelConfig, preset
 from .config import TrainConfig
+from .experiments import experiment_config
 
 SKIP = {"model", "name"}
 
@@ -61,14 +62,15 @@ def parse(argv=None) -> TrainConfig:
     model_names = _add_fields(ap, ModelConfig, "model (ablation switches)")
     args = ap.parse_args(argv)
     overrides = {n: getattr(args, n) for n in model_names if getattr(args, n) is not None and n != "name"}
-    if args.experiment:
-        overrides = {**experiment(args.experiment).overrides, **overrides}
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
-    model = preset(args.preset, **overrides)
     train_kw = {n: getattr(args, n) for n in train_names if getattr(args, n) is not None}
-    if args.experiment:
-        train_kw = {**experiment(args.experiment).train, **train_kw}
-    cfg = TrainConfig(model=model, **train_kw)
+    try:
+        if args.experiment:
+            cfg = experiment_config(args.experiment, args.preset, **overrides, **train_kw)
+        else:
+            cfg = TrainConfig(model=preset(args.preset, **overrides), **train_kw)
+    except ValueError as e:
+        ap.error(str(e))
     if args.print_config:
         print(json.dumps(cfg.to_dict(), indent=1))
         raise SystemExit(0)

@@ -25,7 +25,9 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm.auto import tqdm
 
 from ..config import amp_dtype as amp_dtype_of
+from ..core.paths import REPO_ROOT
 from ..core.seeding import seed_everything
+from ..core.tables import append_rows, provenance
 from ..models import build_model
 from ..models import checkpoint as ckpt
 from . import distributed as D
@@ -102,6 +104,7 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
     if batches is None or val is None:
         b, v = build_sources(cfg, device, dist_info.rank, dist_info.world_size)
         batches, val = batches or b, val or v
+    reference = None
     if cfg.reference and dist_info.is_main and not (run_dir / "reference.json").is_file():
         from ..core.io import atomic_write
         from ..eval.peers import make_peer
@@ -109,7 +112,9 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
         ref = validate(make_peer(cfg.reference, device), val, device, None, cfg.scale)
         atomic_write(run_dir / "reference.json", lambda f: json.dump({"peer": cfg.reference, **ref}, f, indent=1))
         print(f"[train] reference {cfg.reference} on {val.describe()}: " + json.dumps({k: round(v, 4) for k, v in ref.items()}))
-    total = cfg.max_steps or batches.steps_per_epoch * cfg.epochs
+    if cfg.reference and (run_dir / "reference.json").is_file():
+        reference = json.loads((run_dir / "reference.json").read_text())
+    total = 0 if cfg.evaluate_only else cfg.max_steps or batches.steps_per_epoch * cfg.epochs
     end = 0 if cfg.evaluate_only else min(total, 3) if cfg.dry_run else total
     end = min(end, cfg.stop_at) if cfg.stop_at else end
 
@@ -175,7 +180,7 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
             val_metrics = validate(ema or model, val, device, amp, cfg.scale)
             log.val(state.step, val_metrics)
             rate_mark = (state.step, time.perf_counter())
-            if val_metrics["psnr"] > state.best_psnr:
+            if val_metrics["psnr"] > state.best_psnr and beats_on_every_level(val_metrics, reference):
                 state.best_psnr = val_metrics["psnr"]
                 if not cfg.dry_run:
                     save("best.pt")
@@ -189,6 +194,8 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
     if cfg.evaluate_only and dist_info.is_main:
         val_metrics = validate(ema or model, val, device, amp, cfg.scale)
         log.val(state.step, val_metrics)
+        if not cfg.dry_run:
+            save("last.pt")                    # the model as evaluated: what a later phase resumes
     elapsed = time.perf_counter() - t_start
     summary = {"exp_name": cfg.exp_name, "config_hash": cfg.config_hash(), "steps": state.step,
                "target_steps": total, "skipped_steps": int(skipped.item()),
@@ -203,7 +210,28 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
         summary["peak_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
     if log:
         log.close(summary)
+        if cfg.results_csv and not cfg.dry_run:
+            append_rows(cfg.results_csv, [result_row(cfg, summary, val, device)], key=["exp_name", "config_hash"])
     return summary
+
+
+def result_row(cfg: TrainConfig, summary: dict, val, device) -> dict:
+    """One table row: what was trained, on what, how long, validated how, with provenance."""
+    from .data import DATA_LABELS
+
+    m = cfg.model
+    row = {"exp_name": cfg.exp_name, "config_hash": summary["config_hash"], "phase": cfg.phase, "preset": m.name,
+           "data": DATA_LABELS.get(cfg.data, cfg.data)}
+    row.update({k: getattr(m, k) for k in ("flow", "backbone_mode", "mamba_version", "scan", "use_ecab", "attn_gate",
+                                           "use_mhc", "window_size")})
+    row["params_M"] = round(sum(p.numel() for p in build_model(m).parameters()) / 1e6, 3)
+    row.update({k: summary[k] for k in ("steps", "target_steps", "val_psnr", "val_ssim", "best_psnr", "samples_per_s")})
+    row.update({"evaluate_only": cfg.evaluate_only, "crop": summary["crop"], "batch_size": cfg.batch_size,
+                "amp": cfg.amp, "scale": cfg.scale, "seed": cfg.seed, "validation": val.describe(),
+                "checkpoint": Path(summary["checkpoint"]).relative_to(REPO_ROOT).as_posix()
+                if summary["checkpoint"] and Path(summary["checkpoint"]).is_relative_to(REPO_ROOT) else summary["checkpoint"]})
+    row.update(provenance(device))
+    return row
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -224,6 +252,15 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
 def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     with torch.no_grad():
         torch._foreach_lerp_(list(ema.parameters()), [p.detach() for p in model.parameters()], 1 - decay)
+
+
+def beats_on_every_level(metrics: dict, reference: dict | None) -> bool:
+    """Without a reference: always. With one: no level (``psnr_<level>``) below the reference's, so
+    ``best.pt`` is only ever a version that does not lose to the peer anywhere."""
+    if not reference:
+        return True
+    levels = [k for k in metrics if k.startswith("psnr_")] or ["psnr"]
+    return all(metrics[k] >= reference.get(k, -math.inf) for k in levels)
 
 
 def check_divergence(cfg: TrainConfig, state: RunState, skipped: torch.Tensor, bad_in_row: torch.Tensor,

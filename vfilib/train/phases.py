@@ -21,10 +21,16 @@ NEW_MODULES = ("flow.", "hires.", "context.")
 
 
 def start_weights(model, state: dict, path: str | Path) -> list[str]:
-    fresh = load_weights(model, state, path, allow_new=NEW_MODULES)
+    """Load another run's weights: modules this config adds start fresh, modules it drops (Exp-2d's
+    flow-only model has no backbone) are left out; both are said, any other mismatch is an error."""
+    own = {k.split(".")[0] for k in model.state_dict()}
+    dropped = tuple(sorted({k.split(".")[0] + "." for k in state} - {m + "." for m in own}))
+    fresh = load_weights(model, state, path, allow_new=NEW_MODULES, allow_unused=dropped)
     if fresh:
         groups = sorted({k.split(".")[0] for k in fresh})
         print(f"[train] from {path}: {len(fresh)} tensors start fresh (new modules: {groups})")
+    if dropped:
+        print(f"[train] from {path}: not used by this model: {[d.rstrip('.') for d in dropped]}")
     return fresh
 
 

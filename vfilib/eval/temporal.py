@@ -1,0 +1,159 @@
+"""Whole-clip evaluation with temporal consistency: ``vfilib temporal`` (``python -m vfilib.eval.temporal``).
+
+As LDF-VFI evaluates video interpolation: take real clips, keep every k-th frame, interpolate x k
+back, and score only the generated frames against the dropped ones (PSNR, SSIM, LPIPS), plus the
+temporal consistency of the whole output sequence against the real one:
+
+* tOF (TecoGAN): mean end-point difference between the optical flow of consecutive output frames
+  and of consecutive ground-truth frames (OpenCV DIS flow on grey frames, pixels);
+* tLP (TecoGAN): mean |LPIPS(out_t, out_t+1) - LPIPS(gt_t, gt_t+1)| (AlexNet LPIPS; needs its weights);
+* flicker: mean |change of mean luma between consecutive output frames - the same for the truth|
+  (0-255): brightness pumping that per-frame metrics miss.
+
+Windows of ``2**max_depth * n + 1`` frames are taken from the test shots of a prepared set whose
+frames are all stored (the embedded clips by default), without repeated frames, the same windows
+for every factor and method. Rows go to ``results/temporal.csv`` with provenance.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import torch
+
+from ..core.paths import DataPaths, repo_path
+from ..core.tables import append_rows, provenance
+from ..data.io import load_frames
+from ..data.prepare import frame_name, load_manifest
+from ..data.shots import Shot, clean_windows, pick_evenly
+from .interpolators import Interpolator, RecursiveT
+from .metrics import LPIPS, psnr, quantize, ssim_matlab
+
+
+def windows(cache: Path, length: int, max_windows: int, split: str = "test") -> list[tuple[str, int]]:
+    m = load_manifest(cache)
+    if m.get("store") == "eval":
+        raise ValueError(f"{cache} stores only its benchmark frames; use a set with every frame (embedded, film)")
+    out = []
+    for s in (Shot(**d) for d in m.get("shots", [])):
+        if s.split == split:
+            out += [(s.clip, i) for i in clean_windows(s, length - 1, length - 1, set(m["clips"][s.clip]["duplicates"]))]
+    if not out:
+        raise ValueError(f"no {length}-frame windows in the {split} shots of {cache}")
+    return pick_evenly(out, max_windows)
+
+
+def flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    g = lambda x: cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)  # noqa: E731
+    return dis.calc(g(a), g(b), None)
+
+
+def _u8(x: torch.Tensor) -> np.ndarray:
+    return (x.clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
+
+
+def temporal_scores(out: list[torch.Tensor], gt: list[torch.Tensor], lpips: LPIPS | None) -> dict[str, float]:
+    """tOF, tLP and flicker of an output sequence against the real one ((3, H, W) frames in [0, 1])."""
+    o8, g8 = [_u8(x) for x in out], [_u8(x) for x in gt]
+    tof = np.mean([np.linalg.norm(flow(o8[i], o8[i + 1]) - flow(g8[i], g8[i + 1]), axis=-1).mean()
+                   for i in range(len(o8) - 1)])
+    luma = lambda xs: np.array([cv2.cvtColor(x, cv2.COLOR_RGB2GRAY).mean() for x in xs])  # noqa: E731
+    flicker = float(np.abs(np.diff(luma(o8)) - np.diff(luma(g8))).mean())
+    tlp = float("nan")
+    if lpips is not None:
+        with torch.no_grad():
+            d = lambda xs: [lpips(xs[i][None], xs[i + 1][None]).item() for i in range(len(xs) - 1)]  # noqa: E731
+            tlp = float(np.mean(np.abs(np.array(d(out)) - np.array(d(gt)))))
+    return {"tOF": float(tof), "tLP": tlp, "flicker": flicker}
+
+
+@torch.no_grad()
+def evaluate_clip(interp: Interpolator, frames: list[torch.Tensor], factor: int, lpips: LPIPS | None,
+                  device="cpu") -> dict[str, float]:
+    """Keep frames 0, k, 2k, ...; interpolate x k back; score the generated frames and the sequence."""
+    method = interp if interp.supports_any_t else RecursiveT(interp)
+    out, scores = [], []
+    for s in range(0, len(frames) - 1, factor):
+        a, b = frames[s][None].to(device), frames[s + factor][None].to(device)
+        out.append(frames[s])
+        for j in range(1, factor):
+            pred = quantize(method(a, b, torch.tensor([j / factor])).float().clamp(0, 1))[0].cpu()
+            gt = frames[s + j]
+            row = {"psnr": psnr(pred[None], gt[None]).item(), "ssim": ssim_matlab(pred[None], gt[None]).item()}
+            if lpips is not None:
+                row["lpips"] = lpips(pred[None], gt[None]).item()
+            scores.append(row)
+            out.append(pred)
+    out.append(frames[len(frames) - 1])
+    per = pd.DataFrame(scores).mean().to_dict()
+    return {**per, **temporal_scores(out, frames[:len(out)], lpips)}
+
+
+def run(methods: list[Interpolator], factors=(2, 4, 8), cache: Path | None = None, max_windows: int = 4,
+        length: int = 17, use_lpips: bool = True, device="cpu", out: Path | None = None) -> pd.DataFrame:
+    cache = Path(cache or DataPaths().embedded)
+    if any((length - 1) % f for f in factors):
+        raise ValueError(f"window length {length} must be 1 + a multiple of every factor {list(factors)}")
+    wins = windows(cache, length, max_windows)
+    m = load_manifest(cache)
+    try:
+        lp = LPIPS("alex") if use_lpips else None
+    except FileNotFoundError as e:
+        print(f"[temporal] LPIPS / tLP off: {e}")
+        lp = None
+    rows = []
+    for clip, start in wins:
+        frames = [f for f in load_frames([cache / "frames" / clip / frame_name(start + k, m["clips"][clip]["ext"])
+                                           for k in range(length)])]
+        for interp in methods:
+            for f in factors:
+                r = evaluate_clip(interp, frames, f, lp, device)
+                rows.append({"method": interp.name, "factor": f, "clip": f"{clip}/{start}-{start + length - 1}", **r})
+    table = pd.DataFrame(rows)
+    summary = table.groupby(["method", "factor"], sort=False).mean(numeric_only=True).reset_index()
+    summary["windows"] = len(wins)
+    summary["frames_per_window"] = length
+    summary["data"] = f"{cache.name} test shots (prepared set {cache})"
+    prov = provenance(device)
+    if out:
+        append_rows(out, [{**r, **prov} for r in summary.to_dict("records")], key=["method", "factor", "data"])
+    return summary
+
+
+def main(argv=None) -> int:
+    from .peers import PEERS, from_checkpoint, make_peer
+
+    ap = argparse.ArgumentParser(prog="vfilib temporal", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--methods", nargs="+", default=["rife_hdv3", "rife_v39", "blend"], choices=sorted(PEERS))
+    ap.add_argument("--ckpt", nargs="*", default=[], help="vfilib checkpoints")
+    ap.add_argument("--factors", type=int, nargs="+", default=[2, 4, 8])
+    ap.add_argument("--set", type=Path, help="prepared set with every frame stored (default: the embedded clips)")
+    ap.add_argument("--windows", type=int, default=4)
+    ap.add_argument("--length", type=int, default=17)
+    ap.add_argument("--no_lpips", action="store_true")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--out", default="results/temporal.csv")
+    args = ap.parse_args(argv)
+    if any(f < 2 for f in args.factors):
+        ap.error(f"--factors must be at least 2, got {args.factors}")
+    try:
+        methods = [make_peer(m, args.device) for m in args.methods] + [from_checkpoint(c, args.device) for c in args.ckpt]
+        table = run(methods, args.factors, args.set, args.windows, args.length, not args.no_lpips, args.device,
+                    repo_path(args.out))
+    except (ValueError, FileNotFoundError) as e:
+        print(f"vfilib temporal: error: {e}", file=sys.stderr)
+        return 1
+    with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):
+        print(table.drop(columns=["data"]).to_string(index=False))
+    print(f"rows appended to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
