@@ -35,7 +35,6 @@ from vfilib.reports import figures as viz
 from vfilib.reports.figures import save_figure
 from vfilib.workbook import main_checkpoint
 
-common = (preset, steps, data, settings)
 phase1 = main_checkpoint("exp1c", preset, 1, steps, data, settings, None, results_dir, runs_dir, profile)
 phase2 = main_checkpoint("exp2c", preset, 2, steps, data, settings, phase1, results_dir, runs_dir, profile)
 print("Phase 1:", phase1, "\nPhase 2:", phase2)

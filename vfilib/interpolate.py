@@ -359,7 +359,9 @@ def run(src, reader, sink, engine: Engine, factor: int | None, fps: Fraction | N
                 stats.interpolated += 1
         drain()
 
+    tail_end = None                      # where the last decoded frame (kept or dropped) stops showing
     for frame in reader:
+        tail_end = frame.time + frame.duration if frame.duration else None
         sig = FrameSignature.of(frame.image if frame.image.dtype == np.uint8 else (frame.image >> 8).astype(np.uint8))
         if prev is not None:
             d, _ = pair_signals(prev_sig, sig)
@@ -383,7 +385,7 @@ def run(src, reader, sink, engine: Engine, factor: int | None, fps: Fraction | N
         raise UsageError(f"{src}: no frames (check --start / --duration)")
     # the last frame keeps its interval: its coded duration, else the interval before it
     gap = prev.duration or last_gap or (1 / reader.info.fps if reader.info.fps else Fraction(1, 25))
-    end = prev.time + gap
+    end = max(prev.time + gap, tail_end or prev.time)   # repeats dropped at the end extend the last frame
     emit(prev, prev_t, None, None, end, False)
     drain(final=True)
     bar.close()

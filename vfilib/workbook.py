@@ -82,23 +82,25 @@ def execute(name: str, parameters: dict | None = None, out_dir: Path | None = No
                              f"executed copy: {out}") from None
     except Exception as e:  # noqa: BLE001 - nbclient's CellTimeoutError and kernel deaths
         if "timed out" in str(e).lower() or type(e).__name__ == "CellTimeoutError":
-            raise NotebookFailed(f"notebook {name}: cell {_running_cell(out)} timed out after {cell_timeout} s "
+            raise NotebookFailed(f"notebook {name}: cell {_cell_of(src, str(e))} timed out after {cell_timeout} s "
                                  f"(profile cell_timeout); executed copy: {out}") from None
         raise NotebookFailed(f"notebook {name} stopped: {type(e).__name__}: {e}") from None
     return out
 
 
-def _running_cell(path: Path) -> str:
-    """The number of the first code cell without a finished execution in an executed copy."""
-    try:
-        import nbformat
+def _cell_of(src: Path, message: str) -> str:
+    """The number (among code cells) of the cell whose source nbclient's timeout message previews."""
+    import nbformat
 
-        nb = nbformat.read(path, as_version=4)
-        for k, c in enumerate(c for c in nb.cells if c.cell_type == "code"):
-            if c.get("metadata", {}).get("papermill", {}).get("status") == "running" or not c.get("execution_count"):
-                return str(k + 1)
+    parts = message.split("-------------------")
+    preview = parts[1].strip() if len(parts) > 2 else ""
+    try:
+        cells = [c for c in nbformat.read(src, as_version=4).cells if c.cell_type == "code"]
     except Exception:  # noqa: BLE001 - best effort
-        pass
+        return "?"
+    for k, c in enumerate(cells):
+        if preview and (preview in c.source or c.source.strip().startswith(preview.splitlines()[0])):
+            return str(k + 1)
     return "?"
 
 

@@ -298,4 +298,5 @@ def build_sources(cfg: TrainConfig, device: torch.device, rank: int = 0, world: 
         return BankBatches(bank, cfg, rank, world), val
     train_set, val_set = build_datasets(cfg)
     return (LoaderBatches(train_set, cfg, device, rank, world),
-            Validation.from_dataset(val_set, cfg.val_samples, DATA_LABELS.get(cfg.data, cfg.data), cfg.val_crop))
+            Validation.from_dataset(val_set, cfg.val_samples, f"{DATA_LABELS.get(cfg.data, cfg.data)}, val split",
+                                    cfg.val_crop))
