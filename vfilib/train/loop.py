@@ -55,112 +55,54 @@ class RunState:
     skipped: int = 0
 
 
+@dataclass
+class Trainee:
+    """What a run trains and how: the model, its EMA copy, the optimizer and scaler, the counters."""
+
+    model: torch.nn.Module
+    ema: torch.nn.Module | None
+    opt: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    state: RunState
+
+
 def train(cfg: TrainConfig, batches=None, val=None) -> dict:
     """Train (or, with ``evaluate_only``, just validate); returns a summary. ``batches`` / ``val``
-    override the data of ``cfg.data`` (a batch source and a :class:`~.data.Validation`)."""
+    override the data of ``cfg.data`` (a batch source or a Dataset; a Validation or a Dataset)."""
     dist_info, device = D.setup(cfg.device)
     seed_everything(cfg.seed, cfg.deterministic)
     amp = amp_dtype_of(cfg.amp)
     run_dir = cfg.run_dir
     if dist_info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
-
-    # ---- model and where its weights start
-    model = build_model(cfg.model).to(device)
-    state, resume_ck = RunState(), None
-    if cfg.resume:
-        path = resolve_resume(cfg)
-        resume_ck = ckpt.read(path, map_location=device)
-        same_run = resume_ck.get("train_config", {}).get("exp_name") == cfg.exp_name
-        if same_run:
-            ckpt.load_weights(model, resume_ck["model"], path)
-        else:
-            start_weights(model, resume_ck["ema"] or resume_ck["model"], path)
-    else:
-        same_run = False
-    if model.flow is not None and cfg.flow_init and not (resume_ck and any(k.startswith("flow.") for k in resume_ck["model"])):
-        copied = init_flow(model, cfg.flow_init)
-        if dist_info.is_main:
-            print(f"[train] flow estimator: {len(copied)} tensors initialised from {cfg.flow_init}")
-    ema = copy.deepcopy(model).requires_grad_(False) if cfg.ema_decay > 0 else None
-    opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.999),
-                            fused=device.type == "cuda")
-    scaler = torch.amp.GradScaler(device.type, init_scale=2.0**16 if cfg.amp == "fp16" else 1.0,
-                                  growth_interval=2000 if cfg.amp == "fp16" else 2**30)
-    if same_run:                           # continue exactly
-        opt.load_state_dict(resume_ck["optimizer"])
-        scaler.load_state_dict(resume_ck["scaler"])
-        state = RunState(**resume_ck["state"])
-        if ema is not None and resume_ck.get("ema"):
-            ema.load_state_dict(resume_ck["ema"])
+    tr = setup_model(cfg, device, dist_info.is_main)
+    state, model = tr.state, tr.model
+    batches, val = setup_data(cfg, batches, val, device, dist_info)
+    reference = reference_scores(cfg, val, device) if dist_info.is_main else None
     loss_fn = VFILoss(cfg.perceptual_weight).to(device)
     teacher = load_teacher(device) if cfg.distill_weight > 0 else None
-
-    # ---- data (a Dataset given directly is wrapped: a DataLoader source, its first samples as validation)
-    if isinstance(batches, Dataset):
-        batches = LoaderBatches(batches, cfg, device, dist_info.rank, dist_info.world_size)
-    if isinstance(val, Dataset):
-        val = Validation.from_dataset(val, cfg.val_samples, "given dataset", cfg.val_crop)
-    if batches is None or val is None:
-        b, v = build_sources(cfg, device, dist_info.rank, dist_info.world_size)
-        batches, val = batches or b, val or v
-    reference = None
-    if cfg.reference and dist_info.is_main and not (run_dir / "reference.json").is_file():
-        from ..core.io import atomic_write
-        from ..eval.peers import make_peer
-
-        ref = validate(make_peer(cfg.reference, device), val, device, None, cfg.scale)
-        atomic_write(run_dir / "reference.json", lambda f: json.dump({"peer": cfg.reference, **ref}, f, indent=1))
-        print(f"[train] reference {cfg.reference} on {val.describe()}: " + json.dumps({k: round(v, 4) for k, v in ref.items()}))
-    if cfg.reference and (run_dir / "reference.json").is_file():
-        reference = json.loads((run_dir / "reference.json").read_text())
     total = 0 if cfg.evaluate_only else cfg.max_steps or batches.steps_per_epoch * cfg.epochs
     end = 0 if cfg.evaluate_only else min(total, 3) if cfg.dry_run else total
     end = min(end, cfg.stop_at) if cfg.stop_at else end
-
-    # ---- logging (rank 0)
-    log = MetricsLog(run_dir, cfg.progress and dist_info.is_main, total, state.step, cfg.exp_name) \
-        if dist_info.is_main else None
-
-    def save(name: str) -> Path:
-        check_finite_weights(model, cfg.exp_name, state.step)
-        payload = {"format": ckpt.FORMAT, "model": model.state_dict(), "ema": ema.state_dict() if ema else None,
-                   "optimizer": opt.state_dict(), "scaler": scaler.state_dict(), "state": vars(state).copy(),
-                   "rng": {"torch": torch.get_rng_state()}, "config_hash": cfg.config_hash(),
-                   "model_config": cfg.model.to_dict(), "train_config": cfg.to_dict()}
-        return ckpt.save(run_dir / name, payload)
+    log = MetricsLog(run_dir, cfg.progress, total, state.step, cfg.exp_name) if dist_info.is_main else None
 
     net = DDP(model, find_unused_parameters=model.flow is not None) if dist_info.enabled else model
-    bad_in_row = torch.zeros((), device=device)
-    skipped = torch.zeros((), device=device)
+    bad_in_row, skipped = torch.zeros((), device=device), torch.zeros((), device=device)
     t_start, first_step, val_metrics = time.perf_counter(), state.step, {}
     rate_mark = (state.step, t_start)            # throughput over the last log interval, validation excluded
     data = batches.iterate(state.step) if state.step < end else iter(())
     while state.step < end:
         step = state.step
-        lr = lr_at(step, total, cfg.lr, cfg.min_lr, cfg.warmup_steps)
-        frozen = cfg.freeze_backbone and step // batches.steps_per_epoch < cfg.freeze_backbone
-        for g in opt.param_groups:
-            g["lr"] = 0.0 if frozen and g["name"] == "backbone" else lr * (cfg.flow_lr_scale if g["name"] == "flow" else 1)
+        lr = set_lr(tr.opt, cfg, step, total, batches.steps_per_epoch)
         batch = next(data)
         i0, i1, gt, t = batch["I0"], batch["I1"], batch["gt"], batch["t"]
-
         with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
             pred, aux = net(i0, i1, t, scale=cfg.scale, return_aux=True)
         loss, parts = loss_fn(pred.float(), gt)
         if teacher is not None:
             parts["distill"] = distill_loss(aux["flow"].float(), teacher_flow(teacher, i0, i1, t, aux["flow"].shape[-2:]))
             loss = loss + cfg.distill_weight * parts["distill"]
-
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(opt)
-        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
-        found = (~torch.isfinite(gnorm)).float()   # a non-finite loss makes every gradient non-finite
-        scaler.step(opt)                           # skipped on the device when a gradient is not finite
-        scaler.update()
-        if ema is not None:
-            ema_update(ema, model, cfg.ema_decay)
+        found = optimizer_step(tr, loss, cfg)       # skipped on the device when a gradient is not finite
         skipped += found
         bad_in_row = (bad_in_row + 1) * found
         state.step += 1
@@ -169,45 +111,34 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
         last = state.step == end
         if state.step % min(cfg.log_every, cfg.max_bad_steps) == 0 or last:     # the only host syncs
             check_divergence(cfg, state, skipped, bad_in_row, run_dir)
-        if state.step % cfg.log_every == 0 or last:
+        if log and (state.step % cfg.log_every == 0 or last):
             now = time.perf_counter()
             rate = (state.step - rate_mark[0]) * cfg.batch_size * dist_info.world_size / max(now - rate_mark[1], 1e-9)
             rate_mark = (state.step, now)
-            if log:
-                log.train(state, loss, parts, lr, rate, batches.crop_at(step))
+            log.train(state, loss, parts, lr, rate, batches.crop_at(step))
         out_of_time = cfg.time_limit and time.perf_counter() - t_start > cfg.time_limit
-        if dist_info.is_main and (state.step % cfg.val_every == 0 or last or out_of_time):
-            val_metrics = validate(ema or model, val, device, amp, cfg.scale)
+        if log and (state.step % cfg.val_every == 0 or last or out_of_time):
+            val_metrics = validate(tr.ema or model, val, device, amp, cfg.scale)
             log.val(state.step, val_metrics)
             rate_mark = (state.step, time.perf_counter())
             if val_metrics["psnr"] > state.best_psnr and beats_on_every_level(val_metrics, reference):
                 state.best_psnr = val_metrics["psnr"]
                 if not cfg.dry_run:
-                    save("best.pt")
-        if dist_info.is_main and not cfg.dry_run and (state.step % cfg.ckpt_every == 0 or last or out_of_time):
-            save("last.pt")
+                    save_checkpoint(run_dir / "best.pt", cfg, tr)
+        if log and not cfg.dry_run and (state.step % cfg.ckpt_every == 0 or last or out_of_time):
+            save_checkpoint(run_dir / "last.pt", cfg, tr)
         if out_of_time:
             print(f"[train] {cfg.exp_name}: time limit {cfg.time_limit:.0f} s reached at step {state.step}; "
                   f"resume with --resume {run_dir / 'last.pt'}")
             break
 
-    if cfg.evaluate_only and dist_info.is_main:
-        val_metrics = validate(ema or model, val, device, amp, cfg.scale)
+    if cfg.evaluate_only and log:
+        val_metrics = validate(tr.ema or model, val, device, amp, cfg.scale)
         log.val(state.step, val_metrics)
         if not cfg.dry_run:
-            save("last.pt")                    # the model as evaluated: what a later phase resumes
-    elapsed = time.perf_counter() - t_start
-    summary = {"exp_name": cfg.exp_name, "config_hash": cfg.config_hash(), "steps": state.step,
-               "target_steps": total, "skipped_steps": int(skipped.item()),
-               "val_psnr": val_metrics.get("psnr", math.nan), "val_ssim": val_metrics.get("ssim", math.nan),
-               **{k: v for k, v in val_metrics.items() if k.startswith("psnr_")},
-               "best_psnr": state.best_psnr,
-               "samples_per_s": (state.step - first_step) * cfg.batch_size * dist_info.world_size / max(elapsed, 1e-9),
-               "train_seconds": elapsed, "run_dir": str(run_dir), "validation": val.describe(),
-               "crop": batches.crop_at(max(0, state.step - 1)),
-               "checkpoint": str(run_dir / "last.pt") if (run_dir / "last.pt").exists() else ""}
-    if device.type == "cuda":
-        summary["peak_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+            save_checkpoint(run_dir / "last.pt", cfg, tr)     # the model as evaluated: what a later phase resumes
+    summary = summarize(cfg, state, first_step, time.perf_counter() - t_start, int(skipped.item()), total,
+                        val_metrics, val, batches, device, dist_info.world_size)
     if log:
         log.close(summary)
         if cfg.results_csv and not cfg.dry_run:
@@ -215,23 +146,114 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
     return summary
 
 
-def result_row(cfg: TrainConfig, summary: dict, val, device) -> dict:
-    """One table row: what was trained, on what, how long, validated how, with provenance."""
-    from .data import DATA_LABELS
+# ----------------------------------------------------------------------------- set-up
+def setup_model(cfg: TrainConfig, device, is_main: bool) -> Trainee:
+    """The model and optimizer, from scratch, from another run's weights (a later phase: strict, new
+    modules fresh) or from this run's last checkpoint (everything restored: the run continues exactly)."""
+    model = build_model(cfg.model).to(device)
+    ck, same_run = None, False
+    if cfg.resume:
+        path = resolve_resume(cfg)
+        ck = ckpt.read(path, map_location=device)
+        same_run = ck.get("train_config", {}).get("exp_name") == cfg.exp_name
+        if same_run:
+            ckpt.load_weights(model, ck["model"], path)
+        else:
+            start_weights(model, ck["ema"] or ck["model"], path)
+    if model.flow is not None and cfg.flow_init and not (ck and any(k.startswith("flow.") for k in ck["model"])):
+        copied = init_flow(model, cfg.flow_init)
+        if is_main:
+            print(f"[train] flow estimator: {len(copied)} tensors initialised from {cfg.flow_init}")
+    ema = copy.deepcopy(model).requires_grad_(False) if cfg.ema_decay > 0 else None
+    opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.999),
+                            fused=device.type == "cuda")
+    scaler = torch.amp.GradScaler(device.type, init_scale=2.0**16 if cfg.amp == "fp16" else 1.0,
+                                  growth_interval=2000 if cfg.amp == "fp16" else 2**30)
+    state = RunState()
+    if same_run:
+        opt.load_state_dict(ck["optimizer"])
+        scaler.load_state_dict(ck["scaler"])
+        state = RunState(**ck["state"])
+        if ema is not None and ck.get("ema"):
+            ema.load_state_dict(ck["ema"])
+    return Trainee(model, ema, opt, scaler, state)
 
-    m = cfg.model
-    row = {"exp_name": cfg.exp_name, "config_hash": summary["config_hash"], "phase": cfg.phase, "preset": m.name,
-           "data": DATA_LABELS.get(cfg.data, cfg.data)}
-    row.update({k: getattr(m, k) for k in ("flow", "backbone_mode", "mamba_version", "scan", "use_ecab", "attn_gate",
-                                           "use_mhc", "window_size")})
-    row["params_M"] = round(sum(p.numel() for p in build_model(m).parameters()) / 1e6, 3)
-    row.update({k: summary[k] for k in ("steps", "target_steps", "val_psnr", "val_ssim", "best_psnr", "samples_per_s")})
-    row.update({"evaluate_only": cfg.evaluate_only, "crop": summary["crop"], "batch_size": cfg.batch_size,
-                "amp": cfg.amp, "scale": cfg.scale, "seed": cfg.seed, "validation": val.describe(),
-                "checkpoint": Path(summary["checkpoint"]).relative_to(REPO_ROOT).as_posix()
-                if summary["checkpoint"] and Path(summary["checkpoint"]).is_relative_to(REPO_ROOT) else summary["checkpoint"]})
-    row.update(provenance(device))
-    return row
+
+def setup_data(cfg: TrainConfig, batches, val, device, dist_info):
+    """The batch source and the validation set: those given (a Dataset is wrapped), else ``cfg.data``'s."""
+    if isinstance(batches, Dataset):
+        batches = LoaderBatches(batches, cfg, device, dist_info.rank, dist_info.world_size)
+    if isinstance(val, Dataset):
+        val = Validation.from_dataset(val, cfg.val_samples, "given dataset", cfg.val_crop)
+    if batches is None or val is None:
+        b, v = build_sources(cfg, device, dist_info.rank, dist_info.world_size)
+        batches, val = batches or b, val or v
+    return batches, val
+
+
+def reference_scores(cfg: TrainConfig, val, device) -> dict | None:
+    """``cfg.reference``'s scores on the validation samples (computed once, kept in the run folder)."""
+    if not cfg.reference:
+        return None
+    path = cfg.run_dir / "reference.json"
+    if not path.is_file():
+        from ..core.io import atomic_write
+        from ..eval.peers import make_peer
+
+        ref = validate(make_peer(cfg.reference, device), val, device, None, cfg.scale)
+        atomic_write(path, lambda f: json.dump({"peer": cfg.reference, **ref}, f, indent=1))
+        print(f"[train] reference {cfg.reference} on {val.describe()}: " + json.dumps({k: round(v, 4) for k, v in ref.items()}))
+    return json.loads(path.read_text())
+
+
+# ----------------------------------------------------------------------------- one step, checkpoints, summary
+def set_lr(opt, cfg: TrainConfig, step: int, total: int, steps_per_epoch: int) -> float:
+    """Warm-up + cosine; the flow estimator at ``flow_lr_scale``; the backbone at 0 while frozen."""
+    lr = lr_at(step, total, cfg.lr, cfg.min_lr, cfg.warmup_steps)
+    frozen = cfg.freeze_backbone and step // steps_per_epoch < cfg.freeze_backbone
+    for g in opt.param_groups:
+        g["lr"] = 0.0 if frozen and g["name"] == "backbone" else lr * (cfg.flow_lr_scale if g["name"] == "flow" else 1)
+    return lr
+
+
+def optimizer_step(tr: Trainee, loss: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """Backward, clip, step (skipped on the device if a gradient is not finite), EMA. Returns 1.0 for a
+    skipped step, else 0.0, as a device tensor (no host sync)."""
+    tr.opt.zero_grad(set_to_none=True)
+    tr.scaler.scale(loss).backward()
+    tr.scaler.unscale_(tr.opt)
+    gnorm = torch.nn.utils.clip_grad_norm_(tr.model.parameters(), cfg.grad_clip or float("inf"))
+    tr.scaler.step(tr.opt)
+    tr.scaler.update()
+    if tr.ema is not None:
+        ema_update(tr.ema, tr.model, cfg.ema_decay)
+    return (~torch.isfinite(gnorm)).float()      # a non-finite loss makes every gradient non-finite
+
+
+def save_checkpoint(path: Path, cfg: TrainConfig, tr: Trainee) -> Path:
+    """Everything to continue exactly, with both configs and the config hash; never diverged weights."""
+    check_finite_weights(tr.model, cfg.exp_name, tr.state.step)
+    payload = {"format": ckpt.FORMAT, "model": tr.model.state_dict(), "ema": tr.ema.state_dict() if tr.ema else None,
+               "optimizer": tr.opt.state_dict(), "scaler": tr.scaler.state_dict(), "state": vars(tr.state).copy(),
+               "rng": {"torch": torch.get_rng_state()}, "config_hash": cfg.config_hash(),
+               "model_config": cfg.model.to_dict(), "train_config": cfg.to_dict()}
+    return ckpt.save(path, payload)
+
+
+def summarize(cfg, state, first_step, elapsed, skipped, total, val_metrics, val, batches, device, world) -> dict:
+    run_dir = cfg.run_dir
+    summary = {"exp_name": cfg.exp_name, "config_hash": cfg.config_hash(), "steps": state.step,
+               "target_steps": total, "skipped_steps": skipped,
+               "val_psnr": val_metrics.get("psnr", math.nan), "val_ssim": val_metrics.get("ssim", math.nan),
+               **{k: v for k, v in val_metrics.items() if k.startswith("psnr_")},
+               "best_psnr": state.best_psnr,
+               "samples_per_s": (state.step - first_step) * cfg.batch_size * world / max(elapsed, 1e-9),
+               "train_seconds": elapsed, "run_dir": str(run_dir), "validation": val.describe(),
+               "crop": batches.crop_at(max(0, state.step - 1)),
+               "checkpoint": str(run_dir / "last.pt") if (run_dir / "last.pt").exists() else ""}
+    if device.type == "cuda":
+        summary["peak_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+    return summary
 
 
 # ----------------------------------------------------------------------------- helpers
