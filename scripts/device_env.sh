@@ -1,6 +1,6 @@
 # Source at the start of a command on the lent GPU machine:
 #   carry [".gpu", ".devdata"];  source scripts/device_env.sh && python3 -m vfilib.train ...
-# .devdata/ (ignored, made here by `python -m vfilib.data.device_pack`) holds the prepared live-action
+# .devdata/ (ignored, made here by `python scripts/pack_device_data.py`) holds the prepared live-action
 # manifest and lists, the source videos the run needs, and the RIFE HDv3 weights; nothing is downloaded.
 # Triton's compiled kernels and autotuning results are kept in .triton/ (carry it to skip both next time).
 export PYTHONUNBUFFERED=1

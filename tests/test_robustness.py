@@ -160,3 +160,17 @@ def test_clear_errors_from_the_command_lines(cmd, msg):
         pytest.skip("this machine has a GPU")
     r = _cli(*cmd)
     assert r.returncode != 0 and "Traceback" not in r.stderr and msg in r.stderr, r.stderr[-500:]
+
+
+def test_ship_only_a_version_that_wins_every_level():
+    from vfilib.ship import decide
+    rows = pd.DataFrame({"method": ["vfilib:x"] * 4 + ["rife_hdv3"] * 4,
+                         "split": ["easy", "medium", "hard", "extreme"] * 2,
+                         "psnr": [40.1, 36.2, 33.4, 32.2, 39.8, 36.15, 33.3, 32.07]})
+    ok, why = decide(rows, "vfilib:x")
+    assert ok and "every level" in why
+    rows.loc[1, "psnr"] = 36.11
+    ok, why = decide(rows, "vfilib:x")
+    assert not ok and "medium" in why
+    rows.loc[1, "psnr"] = 36.2
+    assert not decide(rows, "vfilib:x", current=40.0)[0]
