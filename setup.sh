@@ -18,3 +18,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     > .venv/share/jupyter/lab/settings/overrides.json
   echo "$want" > "$stamp"
 fi
+# the embedded clips and the RIFE peer weights (pinned by sha256; downloaded once, then only checked)
+.venv/bin/python -m vfilib.data.sources embedded > /dev/null
+.venv/bin/python -m vfilib.models.rife > /dev/null

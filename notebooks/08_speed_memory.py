@@ -42,7 +42,7 @@ argv = ["speed", "--presets", *presets, "--res", *resolutions, "--dtypes", *dtyp
         "--warmup", str(max(1, iters // 3)), "--out", out]
 bench.main(argv + (["--variants", *variants] if variants else []))
 if grid:   # bf16 cells run the SSD on bf16 inputs; each compiled cell compiles once (about a minute)
-    common = ["speed", "--presets", presets[0], "--compile", "eager", "compiled+graph", "--iters", str(iters), "--out", out]
+    common = ["speed", "--presets", presets[0], "--exec", "eager", "compiled+graph", "--iters", str(iters), "--out", out]
     bench.main(common + ["--res", *resolutions, "--dtypes", "fp32"])
     bench.main(common + ["--res", *resolutions, "--dtypes", "bf16", "--ssm_dtype", "autocast"])
     bench.main(common + ["--res", "4k", "--dtypes", "bf16", "--ssm_dtype", "autocast", "--flow", "feature", "--scale", "0.25"])

@@ -1,5 +1,9 @@
+import os
+
 import pytest
 import torch
+
+os.environ["VFILIB_OFFLINE"] = "1"     # tests never download: ./setup.sh fetched the clips and weights
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +40,6 @@ def embedded_cache(tmp_path_factory):
     try:
         clips = fetch_group("embedded")
     except SourceError as e:
-        pytest.skip(f"the embedded clips could not be fetched: {e}")
+        pytest.skip(f"the embedded clips are not there (run ./setup.sh): {e}")
     cache = tmp_path_factory.mktemp("embedded")
     return cache, prepare(cache, clips)

@@ -39,7 +39,7 @@ def test_speed_rows_name_kernels_and_replace_on_rerun(tmp_path):
 def test_graph_modes_are_skipped_off_cuda(tmp_path, capsys):
     out = tmp_path / "speed.csv"
     bench.main(["speed", "--presets", "tiny", "--res", "256", "--iters", "1", "--warmup", "1", "--device", "cpu",
-                "--compile", "eager", "compiled+graph", "--out", str(out)])
+                "--exec", "eager", "compiled+graph", "--out", str(out)])
     df = pd.read_csv(out)
     assert list(df["exec"]) == ["eager"]
     assert "skipped compiled+graph 256 fp32: CUDA graphs need a CUDA device" in capsys.readouterr().out

@@ -73,7 +73,7 @@ def test_bad_input_is_a_clear_error(bad, msg):
 
 
 def test_config_round_trip_and_validation():
-    cfg = preset("small", use_mhc="mhc_lite", window_size=7)
+    cfg = preset("small", residual="mhc_lite", window_size=7)
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="backbone_mode"):
         preset("tiny", backbone_mode="nope")

@@ -179,7 +179,7 @@ def test_cli_maps_seed_flags_onto_configs():
     cfg = parse(["--phase", "1", "--batch_size", "2", "--backbone_mode", "mamba2_only", "--no-use_ecab",
                  "--use_mhc", "--exp_name", "exp1h", "--preset", "small", "--window_size", "7", "--dry_run"])
     m = cfg.model
-    assert (m.name, m.backbone_mode, m.use_ecab, m.use_mhc, m.window_size) == ("small", "mamba2_only", False, "mhc", 7)
+    assert (m.name, m.backbone_mode, m.use_ecab, m.residual, m.window_size) == ("small", "mamba2_only", False, "mhc", 7)
     assert (cfg.batch_size, cfg.exp_name, cfg.dry_run) == (2, "exp1h", True)
     assert parse(["--experiment", "exp1f"]).model.use_ecab is False
 

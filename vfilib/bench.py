@@ -112,8 +112,8 @@ def speed(args) -> None:
         if device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
         # torch.compile (one graph per shape), shared by "compiled" and "compiled+graph" (its CUDA-graph replay)
-        compiled_model = torch.compile(model, dynamic=False) if any(c.startswith("compiled") for c in args.compile) else None
-        for compiled in args.compile:
+        compiled_model = torch.compile(model, dynamic=False) if any(c.startswith("compiled") for c in args.exec) else None
+        for compiled in args.exec:
             runner = compiled_model if compiled.startswith("compiled") else model
             for mode, batch in [(m, b) for m in args.modes for b in (args.batch if m == "train" else [1])]:
                 for res_name, dt_name, fused in [(r, d, f) for r in args.res for d in args.dtypes for f in args.fused]:
@@ -305,6 +305,55 @@ def sdpa(args) -> None:
                 print(f"stage 1/{2 ** (3 + stage)} {args.dtype} {name:9s} unavailable ({str(e).splitlines()[0][:60]})")
 
 
+def train_speed(args) -> None:
+    """The real training step (fused AdamW, loss, gradient scaler, EMA off) at several batch sizes, on
+    random tensors or batches drawn from a frame bank (``--data live``): ms per step, samples/s, the
+    data's share, peak memory. Rows go to ``--out`` with provenance."""
+    from .train import TrainConfig
+    from .train.data import build_sources
+    from .train.loop import optimizer_step, setup_model
+    from .train.losses import VFILoss
+
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    flow = {"flow": args.flow} if args.flow != "off" else {}
+    rows, source = [], None
+    for batch in args.batch:
+        cfg = TrainConfig(exp_name="bench", model=preset(args.preset, **flow), batch_size=batch, amp=args.dtype,
+                          crop=args.crop, window=9, flow_init="", perceptual_weight=0.0, progress=False,
+                          data=args.data if args.data != "random" else "embedded", device=str(device))
+        tr = setup_model(cfg, device, True)
+        net = torch.compile(tr.model) if args.compile else tr.model
+        loss_fn = VFILoss(0.0).to(device)
+        if args.data == "random":
+            g = torch.Generator().manual_seed(0)
+            fixed = {k: torch.rand(batch, 3, args.crop, args.crop, generator=g).to(device) for k in ("I0", "I1", "gt")}
+            fixed["t"] = torch.full((batch,), 0.5, device=device)
+            draw = lambda k: fixed  # noqa: E731
+        else:
+            source = source or build_sources(cfg, device)[0]
+            draw = lambda k: source.bank.batch(k, batch, args.crop)  # noqa: E731
+        counter = iter(range(10**9))
+        amp = DTYPES[args.dtype]
+
+        def step():
+            b = draw(next(counter))
+            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+                pred = net(b["I0"], b["I1"], b["t"])
+            loss, _ = loss_fn(pred.float(), b["gt"])
+            optimizer_step(tr, loss, cfg)
+
+        t = time_fn(step, device, args.warmup, args.iters)
+        d = time_fn(lambda: draw(next(counter)), device, 2, max(3, args.iters // 5), reset_peak=False)
+        row = {"model": args.preset + ("+flow_" + args.flow if flow else ""), "data": args.data, "batch": batch,
+               "crop": args.crop, "dtype": args.dtype, "compiled": args.compile, "ms_per_step": t["median_ms"],
+               "samples_per_s": batch / t["median_ms"] * 1e3, "data_ms": d["median_ms"], "peak_gib": t["peak_gib"],
+               **provenance(device)}
+        print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+        rows.append(row)
+    if args.out:
+        append_rows(args.out, rows, key=["model", "data", "batch", "crop", "dtype", "compiled", "device", "commit"])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -314,7 +363,7 @@ def main(argv=None) -> int:
     s.add_argument("--res", nargs="+", default=["256", "720p", "1080p"], choices=list(RESOLUTIONS))
     s.add_argument("--dtypes", nargs="+", default=["fp32"], choices=list(DTYPES))
     s.add_argument("--modes", nargs="+", default=["infer"], choices=["infer", "train"])
-    s.add_argument("--compile", nargs="+", default=["eager"], choices=EXECS,
+    s.add_argument("--exec", nargs="+", default=["eager"], choices=EXECS,
                    help="eager | compiled (torch.compile, one graph per shape) | graph (CUDA-graph replay) | "
                         "compiled+graph (the compiled forward replayed as a CUDA graph)")
     s.add_argument("--fused", nargs="+", default=["auto"], choices=FUSED_MODES,
@@ -354,6 +403,18 @@ def main(argv=None) -> int:
     r.add_argument("--preset", default="small")
     r.add_argument("--res", default="720p", choices=list(RESOLUTIONS))
     r.add_argument("--chunks", type=int, nargs="+", default=[256, 128, 64])
+    t = sub.add_parser("train", help="the real training step: samples/s, ms/step, data share, peak GiB")
+    t.add_argument("--preset", default="small")
+    t.add_argument("--flow", default="feature", choices=["off", "image", "feature", "flow_only"])
+    t.add_argument("--data", default="random", choices=["random", "live", "embedded", "film"])
+    t.add_argument("--batch", type=int, nargs="+", default=[32])
+    t.add_argument("--crop", type=int, default=256)
+    t.add_argument("--dtype", default="bf16", choices=list(DTYPES))
+    t.add_argument("--compile", action="store_true", help="torch.compile the model for the step")
+    t.add_argument("--warmup", type=int, default=5)
+    t.add_argument("--iters", type=int, default=20)
+    t.add_argument("--device")
+    t.add_argument("--out", default="results/train_speed.csv")
     args = ap.parse_args(argv)
     for name in ("batch", "iters", "warmup", "top", "chunks"):
         vals = getattr(args, name, None)
@@ -364,7 +425,7 @@ def main(argv=None) -> int:
         ap.error(f"--scale must lie in (0, 1], got {args.scale}")
     if (getattr(args, "device", None) or "").startswith("cuda") and not torch.cuda.is_available():
         ap.error(f"--device {args.device}: this machine has no CUDA GPU")
-    {"speed": speed, "profile": profile, "sdpa": sdpa, "ssd": ssd}[args.cmd](args)
+    {"speed": speed, "profile": profile, "sdpa": sdpa, "ssd": ssd, "train": train_speed}[args.cmd](args)
     return 0
 
 

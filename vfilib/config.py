@@ -19,7 +19,7 @@ from typing import Any
 
 BACKBONE_MODES = ("hybrid", "mamba2_only", "gated_attn_only")
 SCAN_MODES = ("interleaved", "sequential", "per_frame")
-MHC_MODES = ("off", "mhc", "mhc_lite")
+RESIDUAL_MODES = ("plain", "mhc", "mhc_lite")
 SSM_IMPLS = ("auto", "torch", "official")
 SSM_DTYPES = ("fp32", "autocast")
 FUSED_MODES = ("auto", "off")
@@ -60,7 +60,7 @@ class ModelConfig:
     scan: str = "interleaved"           # Exp-1e
     use_ecab: bool = True               # Exp-1f (False -> CAB)
     attn_gate: bool = True              # Exp-1g
-    use_mhc: str = "off"                # Exp-1h
+    residual: str = "plain"             # Exp-1h: plain residuals | mhc | mhc_lite (n mixed streams)
     window_size: int = 8                # Exp-1i (7 | 8 | 14)
 
     # --- Phase 2/3: flow guidance (seed 001, 4.2-4.3) ---
@@ -95,8 +95,8 @@ class ModelConfig:
             bad(f"backbone_mode {self.backbone_mode!r} not in {BACKBONE_MODES}")
         if self.scan not in SCAN_MODES:
             bad(f"scan {self.scan!r} not in {SCAN_MODES}")
-        if self.use_mhc not in MHC_MODES:
-            bad(f"use_mhc {self.use_mhc!r} not in {MHC_MODES}")
+        if self.residual not in RESIDUAL_MODES:
+            bad(f"residual {self.residual!r} not in {RESIDUAL_MODES}")
         if self.mamba_version not in MAMBA_VERSIONS:
             bad(f"mamba_version must be 1 or 2, got {self.mamba_version}")
         if self.flow not in FLOW_MODES:
@@ -108,7 +108,7 @@ class ModelConfig:
                 bad(f"LGS dim {d} is not divisible by its {h} heads")
             if (self.expand * d) % self.headdim:
                 bad(f"headdim {self.headdim} must divide d_inner = expand*dim = {self.expand * d}")
-        if self.use_mhc != "off" and not 2 <= self.mhc_streams <= 4:
+        if self.residual != "plain" and not 2 <= self.mhc_streams <= 4:
             bad("mhc_streams must be 2..4")
 
     @property
@@ -126,6 +126,9 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
         d = {k: v for k, v in d.items() if k not in LEGACY_RUNTIME_FIELDS}
+        if "use_mhc" in d:                                   # older checkpoints: use_mhc off | mhc | mhc_lite
+            old = d.pop("use_mhc")
+            d["residual"] = "plain" if old == "off" else old
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -190,7 +193,7 @@ PRESETS: dict[str, ModelConfig] = {
 
 
 def preset(name: str, **overrides: Any) -> ModelConfig:
-    """A preset config, optionally with fields replaced: ``preset("small", use_mhc="mhc")``."""
+    """A preset config, optionally with fields replaced: ``preset("small", residual="mhc")``."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
     cfg = PRESETS[name]
@@ -217,8 +220,8 @@ PHASE1_EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("exp1e_seq", "Sequential cross-frame scan", {"scan": "sequential"}),
     Experiment("exp1f", "CAB instead of ECAB", {"use_ecab": False}),
     Experiment("exp1g", "Attention without output gate", {"attn_gate": False}),
-    Experiment("exp1h", "mHC residual mixing", {"use_mhc": "mhc"}),
-    Experiment("exp1h_lite", "mHC-lite residual mixing", {"use_mhc": "mhc_lite"}),
+    Experiment("exp1h", "mHC residual mixing", {"residual": "mhc"}),
+    Experiment("exp1h_lite", "mHC-lite residual mixing", {"residual": "mhc_lite"}),
     Experiment("exp1i_w7", "Window 7x7", {"window_size": 7}),
     Experiment("exp1i_w14", "Window 14x14", {"window_size": 14}),
 )

@@ -236,3 +236,9 @@ def fetch_group(group: str, downloads: str | Path | None = None) -> dict[str, Pa
     if group not in GROUPS:
         raise KeyError(f"unknown source group {group!r}; known: {sorted(GROUPS)}")
     return {name: fetch(name, downloads) for name in GROUPS[group]}
+
+
+if __name__ == "__main__":          # python -m vfilib.data.sources GROUP ...: fetch and check the sources
+    for g in sys.argv[1:] or ["embedded"]:
+        for n, p in fetch_group(g).items():
+            print(f"{g}/{n}: {p}")

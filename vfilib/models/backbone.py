@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from ..config import ModelConfig
 from .layers import conv
-from .lgs import LGSStage
+from .lgs import lgs_stage
 
 
 class Stem(nn.Module):
@@ -41,9 +41,9 @@ class Backbone(nn.Module):
         d = cfg.dims
         self.stem = Stem(d[:3])
         self.down3 = conv(d[2], d[3], 2)
-        self.stage3 = LGSStage(d[3], cfg.depths[0], cfg.num_heads[0], cfg)     # 1/8
+        self.stage3 = lgs_stage(d[3], cfg.depths[0], cfg.num_heads[0], cfg)     # 1/8
         self.down4 = conv(d[3], d[4], 2)
-        self.stage4 = LGSStage(d[4], cfg.depths[1], cfg.num_heads[1], cfg)     # 1/16
+        self.stage4 = lgs_stage(d[4], cfg.depths[1], cfg.num_heads[1], cfg)     # 1/16
 
     def forward(self, frames: torch.Tensor) -> list[torch.Tensor]:
         feats = self.stem(frames)

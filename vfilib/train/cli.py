@@ -6,7 +6,7 @@
     python -m vfilib.train --no-use_ecab --use_mhc --exp_name exp1h          # the seed's flags
 
 Every field of :class:`TrainConfig` and of :class:`vfilib.config.ModelConfig` is a flag of the same
-name. Booleans take ``--flag`` / ``--no-flag``; ``--use_mhc`` alone means ``mhc``;
+name. Booleans take ``--flag`` / ``--no-flag``; ``--use_mhc`` (the seed's name of ``--residual``) alone means ``mhc``;
 ``--preset`` picks the model preset the ModelConfig flags modify; ``--experiment exp1f`` applies one
 row of the Phase-1 ablation grid.
 """
@@ -44,8 +44,9 @@ def _add_fields(ap: argparse.ArgumentParser, cls, group: str) -> list[str]:
         names.append(f.name)
         if tp is bool:
             g.add_argument(f"--{f.name}", action=argparse.BooleanOptionalAction, default=None)
-        elif f.name == "use_mhc":
-            g.add_argument("--use_mhc", nargs="?", const="mhc", default=None, choices=["off", "mhc", "mhc_lite"])
+        elif f.name == "residual":
+            g.add_argument("--residual", "--use_mhc", dest="residual", nargs="?", const="mhc", default=None,
+                           choices=["plain", "mhc", "mhc_lite"], help="--use_mhc (the seed's flag) alone means mhc")
         else:
             g.add_argument(f"--{f.name}", type=tp, nargs=nargs, default=None)
     return names
