@@ -238,13 +238,17 @@ def test_unreadable_input_and_unsupported_t_are_named(tmp_path):
     assert r.returncode == 2 and "predicts t = 0.5 only" in r.stderr and not (tmp_path / "o.mp4").exists()
 
 
-def test_rife_hdv3_by_default_with_dyadic_t_and_a_help_that_says_so(tmp_path):
+def test_the_default_command_works_for_2x_and_60_fps_and_help_says_which_model(tmp_path):
     r = run_cli("--help")
-    assert "default here: rife_hdv3" in r.stdout or "default here: vfilib" in r.stdout
+    assert "default here: rife_hdv3 for 2x/4x/8x, rife_v39 for other rates" in " ".join(r.stdout.split()) \
+        or "default here: vfilib" in r.stdout
     src = make_clip(tmp_path / "c.mp4", n=3)
     r = run_cli(src, "--factor", "4", "--quiet", "-o", tmp_path / "o.mp4")
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 0 and "rife_hdv3:" in r.stdout, r.stderr
     assert len(probe(tmp_path / "o.mp4")[0]) == 12
+    r = run_cli(src, "--fps", "60", "--quiet")                         # 25 -> 60 fps, no flags: works
+    assert r.returncode == 0 and "rife_v39:" in r.stdout, r.stderr
+    assert len(probe(tmp_path / "c_60fps.mp4")[0]) == 8                # 0.12 s at 60 fps, rounded up
 
 
 def test_two_image_mode(tmp_path):

@@ -9,10 +9,10 @@
 
 (``python -m vfilib.interpolate`` is the same command.)
 
-Which model runs: the shipped vfilib weights (``weights/vfilib.pt``) when this checkout has them,
-otherwise RIFE HDv3 (``--model`` picks another; ``--checkpoint`` runs a training checkpoint). A model
-that predicts t = 0.5 only (RIFE HDv3) reaches dyadic t (1/4, 3/8, ...) by bisection; other t
-(e.g. 25 -> 60 fps) need a model that takes t (vfilib, rife_v39).
+Which model runs: the shipped vfilib weights (``weights/vfilib.pt``) when this checkout has them;
+otherwise RIFE HDv3 for 2x, 4x, 8x (it predicts t = 0.5 and reaches 1/4, 3/8, ... by bisection) and
+Practical-RIFE v3.9 for other rates (e.g. 25 -> 60 fps: any t). ``--model`` picks another,
+``--checkpoint`` runs a training checkpoint.
 
 Timing comes from the input's timestamps: output frame times are the input's (``--factor k``: k
 frames per input interval) or a regular grid at ``--fps`` from the first frame; a variable-rate clip
@@ -286,11 +286,23 @@ def load_method(model: str | None, checkpoint: str | None, device: torch.device,
     return it
 
 
-def default_model() -> str:
-    """``vfilib`` when this checkout ships weights, else ``rife_hdv3``."""
+def default_model(any_t: bool = False) -> str:
+    """``vfilib`` when this checkout ships weights; else RIFE HDv3 (the better peer on real footage),
+    or Practical-RIFE v3.9 when the output needs timesteps other than 1/2, 1/4, 3/8, ... (any_t)."""
     from .models.checkpoint import SHIPPED
 
-    return "vfilib" if SHIPPED.is_file() else "rife_hdv3"
+    if SHIPPED.is_file():
+        return "vfilib"
+    return "rife_v39" if any_t else "rife_hdv3"
+
+
+def needs_any_t(factor: int | None, fps: float | None, times: list[float] | None) -> bool:
+    """Whether the requested outputs include a t that bisection cannot reach."""
+    if times:
+        return any(not is_dyadic(Fraction(t).limit_denominator(1000)) for t in times)
+    if fps is not None:
+        return True                       # a free output rate: t depends on the input's timestamps
+    return bool(factor) and factor & (factor - 1) != 0
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -493,7 +505,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--in_fps", type=float, help="rate of a frame folder (a video's own is read from it)")
     ap.add_argument("--model", choices=sorted(PEERS), default=None,
                     help=f"the method (default here: {default}"
-                         + ("" if default == "vfilib" else "; no shipped vfilib weights in this checkout") + ")")
+                         + ("" if default == "vfilib" else " for 2x/4x/8x, rife_v39 for other rates; no shipped "
+                            "vfilib weights in this checkout") + ")")
     ap.add_argument("--checkpoint", help="a vfilib training checkpoint (runs/<exp>/best.pt) instead of --model")
     ap.add_argument("--start", type=float, default=0.0, help="seconds into the video to start (preview)")
     ap.add_argument("--duration", type=float, help="seconds of video to process (preview)")
@@ -586,10 +599,12 @@ def main(argv=None) -> int:
     ap = parser()
     args = ap.parse_args(argv)
     device, mode = check(args, ap)
+    if not args.model and not args.checkpoint:
+        args.model = default_model(needs_any_t(args.factor, args.fps, args.times))
     try:
         interp = load_method(args.model, args.checkpoint, device, args.amp, args.tile, args.graph, args.compile,
                              args.ssm_dtype)
-        label = "checkpoint " + args.checkpoint if args.checkpoint else (args.model or default_model())
+        label = "checkpoint " + args.checkpoint if args.checkpoint else args.model
         if mode == "pair":
             a, b = args.inputs
             dst = args.output or a.with_name(f"{a.stem}_{b.stem}_between")
