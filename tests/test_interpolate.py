@@ -304,3 +304,24 @@ def test_graph_interpolator_matches_eager_and_keeps_its_outputs():
     second = graphed(b, a, torch.tensor([0.5]))
     assert torch.allclose(first, eager(a, b, torch.tensor([0.5])), atol=1e-5)
     assert not torch.allclose(first, second)
+
+
+def test_colour_tags_are_kept(tmp_path):
+    src = tmp_path / "bt709.mp4"
+    with av.open(str(src), "w") as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        cc = v.codec_context
+        cc.color_range, cc.colorspace, cc.color_primaries, cc.color_trc = 1, 1, 1, 1      # limited, BT.709
+        for i in range(4):
+            f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="rgb24").reformat(format="yuv420p")
+            f.pts = i
+            for p in v.encode(f):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    tags = lambda p: {k: getattr(av.open(str(p)).streams.video[0].codec_context, k)  # noqa: E731
+                      for k in ("color_range", "colorspace", "color_primaries", "color_trc")}
+    assert tags(src) == {"color_range": 1, "colorspace": 1, "color_primaries": 1, "color_trc": 1}
+    path, _ = interpolate_file(src, tmp_path / "o.mp4", Blend(), factor=2, progress=False)
+    assert tags(path) == tags(src)

@@ -174,12 +174,12 @@ def run(profile: str = "cpu", only: list[str] | None = None, results_dir: str = 
 
 
 def prepare(profile: str) -> None:
-    """Everything the notebooks of a profile read: the embedded clips (gpu: also the film), the RIFE
+    """Everything the notebooks of a profile read: the embedded clips (gpu: also the film and the live set), the RIFE
     HDv3 and v3.9 weights."""
     from .data.prepare import prepare_set, summary
     from .models.rife import fetch_weights
 
-    for name in ("embedded", "film") if profile == "gpu" else ("embedded",):
+    for name in ("embedded", "film", "live") if profile == "gpu" else ("embedded",):
         print(f"[workbook] {name}:\n{summary(prepare_set(name))}")
     for name in ("rife_hdv3", "rife_v39"):
         print(f"[workbook] {name} weights: {fetch_weights(name)}")
