@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 01 · The stem and the interleaved cross-frame scan
 # What the LGS backbone sees: the CNN stem's features of two real frames, the token order of each

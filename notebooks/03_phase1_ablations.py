@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 03 · The Phase-1 ablation grid (Exp-1a ... Exp-1i)
 # Runs notebook 02 once per experiment (executed copies in `runs/notebooks/`). A row whose run folder

@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 04 · Phase 2: flow guidance
 # Trains the main Phase-2 model (Exp-2c, feature-level warping) from the Phase-1 main checkpoint (each

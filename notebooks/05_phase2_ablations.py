@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 05 · The Phase-2 ablation grid (Exp-2a ... Exp-2e)
 # Every row resumes the Phase-1 main checkpoint; Exp-2a evaluates it as is (no training step), Exp-2b ...

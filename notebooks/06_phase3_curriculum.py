@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 06 · Phase 3: high resolution, mixed data and the curriculum (Exp-3a ... Exp-3d)
 # Each row resumes the Phase-2 main checkpoint (Exp-2c). Exp-3b/3c/3d ask for X4K1000FPS (and Vimeo90K

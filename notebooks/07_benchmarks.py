@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 07 · Benchmarks: vfilib beside the peers
 # Any protocol of `vfilib.eval.benchmark.BENCHMARKS` (embedded clips, the held-out live-action shots,

@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 08 · Speed and memory vs resolution
 # Latency (warm-up, synchronised, median of `iters`) and peak memory of the presets and ablation

@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 09 · 8x interpolation (X-TEST's protocol) and a real video made smoother
 # With X4K1000FPS (`xtest_path`): the X-TEST 8x protocol at 2K and 4K. Without it: the same protocol on

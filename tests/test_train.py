@@ -335,3 +335,13 @@ def test_best_checkpoint_never_loses_to_the_reference_on_a_level():
     step500 = {"psnr": 35.454, "psnr_easy": 39.92, "psnr_medium": 36.17}
     assert not beats_on_every_level(step720, ref) and beats_on_every_level(step500, ref)
     assert beats_on_every_level(step720, None)
+
+
+def test_a_finished_run_appends_its_result_row(cache, tmp_path):
+    import pandas as pd
+    data = Fixed(cache, n=4, size=32)
+    cfg = _cfg(tmp_path, exp_name="row", max_steps=2, results_csv=str(tmp_path / "phase1.csv"))
+    s = train(cfg, data, data)
+    row = pd.read_csv(tmp_path / "phase1.csv").iloc[0]
+    assert row["exp_name"] == "row" and row["config_hash"] == s["config_hash"] == cfg.config_hash()
+    assert row["steps"] == 2 and row["crop"] == 32 and row["validation"].startswith("given dataset")

@@ -50,9 +50,6 @@ class TrainSet(ConcatDataset):
             if self.x4k is not None:
                 self.x4k.set_gap(2, max(2, gap_at(progress)))
 
-    def crop_at_epoch(self, epoch: int) -> int:
-        return crop_at(min(1.0, epoch / self.curriculum_T)) if self.curriculum_T else self.aug.crop[0]
-
 
 def _prepared(cfg: TrainConfig, field: str) -> Path:
     cache = Path(cfg.embedded_path or getattr(DataPaths(), field))
@@ -153,10 +150,6 @@ class LoaderBatches:
             self.sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=cfg.seed, drop_last=True)
         self.steps_per_epoch = max(1, len(self.sampler) // cfg.batch_size)
 
-    def crop_at(self, step: int) -> int:
-        epoch = step // self.steps_per_epoch
-        return self.dataset.crop_at_epoch(epoch) if isinstance(self.dataset, TrainSet) else self.cfg.crop
-
     def iterate(self, step: int) -> Iterator[dict]:
         epoch, within = divmod(step, self.steps_per_epoch)
         sampler = _EpochSampler(self.sampler, len(self.dataset), self.steps_per_epoch * self.cfg.batch_size,
@@ -174,9 +167,6 @@ class BankBatches:
     def __init__(self, bank, cfg: TrainConfig, rank: int = 0, world: int = 1):
         self.bank, self.cfg, self.rank = bank, cfg, rank
         self.steps_per_epoch = max(1, len(bank) // (cfg.batch_size * world))
-
-    def crop_at(self, step: int) -> int:
-        return self.cfg.crop
 
     def iterate(self, step: int) -> Iterator[dict]:
         while True:

@@ -88,7 +88,7 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
 
     net = DDP(model, find_unused_parameters=model.flow is not None) if dist_info.enabled else model
     bad_in_row, skipped = torch.zeros((), device=device), torch.zeros((), device=device)
-    t_start, first_step, val_metrics = time.perf_counter(), state.step, {}
+    t_start, first_step, val_metrics, trained_size = time.perf_counter(), state.step, {}, None
     rate_mark = (state.step, t_start)            # throughput over the last log interval, validation excluded
     data = batches.iterate(state.step) if state.step < end else iter(())
     while state.step < end:
@@ -96,6 +96,7 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
         lr = set_lr(tr.opt, cfg, step, total, batches.steps_per_epoch)
         batch = next(data)
         i0, i1, gt, t = batch["I0"], batch["I1"], batch["gt"], batch["t"]
+        trained_size = tuple(i0.shape[-2:])        # the crop actually trained on (curriculum, small frames)
         with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
             pred, aux = net(i0, i1, t, scale=cfg.scale, return_aux=True)
         loss, parts = loss_fn(pred.float(), gt)
@@ -115,7 +116,7 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
             now = time.perf_counter()
             rate = (state.step - rate_mark[0]) * cfg.batch_size * dist_info.world_size / max(now - rate_mark[1], 1e-9)
             rate_mark = (state.step, now)
-            log.train(state, loss, parts, lr, rate, batches.crop_at(step))
+            log.train(state, loss, parts, lr, rate, size_label(trained_size))
         out_of_time = cfg.time_limit and time.perf_counter() - t_start > cfg.time_limit
         if log and (state.step % cfg.val_every == 0 or last or out_of_time):
             val_metrics = validate(tr.ema or model, val, device, amp, cfg.scale)
@@ -138,7 +139,7 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
         if not cfg.dry_run:
             save_checkpoint(run_dir / "last.pt", cfg, tr)     # the model as evaluated: what a later phase resumes
     summary = summarize(cfg, state, first_step, time.perf_counter() - t_start, int(skipped.item()), total,
-                        val_metrics, val, batches, device, dist_info.world_size)
+                        val_metrics, val, size_label(trained_size), device, dist_info.world_size)
     if log:
         log.close(summary)
         if cfg.results_csv and not cfg.dry_run:
@@ -240,7 +241,14 @@ def save_checkpoint(path: Path, cfg: TrainConfig, tr: Trainee) -> Path:
     return ckpt.save(path, payload)
 
 
-def summarize(cfg, state, first_step, elapsed, skipped, total, val_metrics, val, batches, device, world) -> dict:
+def size_label(size: tuple[int, int] | None):
+    """A trained crop as an int (square) or 'HxW'; '' when nothing was trained."""
+    if size is None:
+        return ""
+    return size[0] if size[0] == size[1] else f"{size[0]}x{size[1]}"
+
+
+def summarize(cfg, state, first_step, elapsed, skipped, total, val_metrics, val, crop, device, world) -> dict:
     run_dir = cfg.run_dir
     summary = {"exp_name": cfg.exp_name, "config_hash": cfg.config_hash(), "steps": state.step,
                "target_steps": total, "skipped_steps": skipped,
@@ -249,11 +257,31 @@ def summarize(cfg, state, first_step, elapsed, skipped, total, val_metrics, val,
                "best_psnr": state.best_psnr,
                "samples_per_s": (state.step - first_step) * cfg.batch_size * world / max(elapsed, 1e-9),
                "train_seconds": elapsed, "run_dir": str(run_dir), "validation": val.describe(),
-               "crop": batches.crop_at(max(0, state.step - 1)),
+               "crop": crop,
                "checkpoint": str(run_dir / "last.pt") if (run_dir / "last.pt").exists() else ""}
     if device.type == "cuda":
         summary["peak_mem_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
     return summary
+
+
+def result_row(cfg: TrainConfig, summary: dict, val, device) -> dict:
+    """One table row: what was trained, on what, how long, validated how, with provenance."""
+    from .data import DATA_LABELS
+
+    m = cfg.model
+    row = {"exp_name": cfg.exp_name, "config_hash": summary["config_hash"], "phase": cfg.phase, "preset": m.name,
+           "data": DATA_LABELS.get(cfg.data, cfg.data)}
+    row.update({k: getattr(m, k) for k in ("flow", "backbone_mode", "mamba_version", "scan", "use_ecab", "attn_gate",
+                                           "residual", "window_size")})
+    row["params_M"] = round(sum(p.numel() for p in build_model(m).parameters()) / 1e6, 3)
+    row.update({k: summary[k] for k in ("steps", "target_steps", "val_psnr", "val_ssim", "best_psnr", "samples_per_s")})
+    ckpt_path = Path(summary["checkpoint"]) if summary["checkpoint"] else None
+    row.update({"evaluate_only": cfg.evaluate_only, "crop": summary["crop"], "batch_size": cfg.batch_size,
+                "amp": cfg.amp, "scale": cfg.scale, "seed": cfg.seed, "validation": val.describe(),
+                "checkpoint": (ckpt_path.relative_to(REPO_ROOT).as_posix() if ckpt_path and ckpt_path.is_relative_to(REPO_ROOT)
+                               else str(ckpt_path or ""))})
+    row.update(provenance(device))
+    return row
 
 
 # ----------------------------------------------------------------------------- helpers
