@@ -101,3 +101,16 @@ def test_latex_tables_carry_provenance_and_smoke(tmp_path):
                          "device": ["CPU"], "data": ["embedded clips"]})
     tex = latex_table(rows[["experiment", "psnr"]], "t", "A grid.", tmp_path, rows=rows, smoke=True).read_text()
     assert "SMOKE" in tex and "commit: abc1234" in tex and "data: embedded clips" in tex
+
+
+def test_relative_results_dirs_resolve_from_the_repository(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    from vfilib.core.paths import REPO_ROOT
+    from vfilib.reports.figures import save_figure
+    monkeypatch.chdir(NOTEBOOKS)
+    fig, _ = plt.subplots()
+    [path] = save_figure(fig, "_test_where", "results")
+    try:
+        assert path == REPO_ROOT / "results" / "figures" / "_test_where.png"
+    finally:
+        path.unlink()

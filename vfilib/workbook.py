@@ -15,6 +15,7 @@ step count (:func:`vfilib.train.experiments.finished`); committed ``results/`` n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -75,8 +76,9 @@ def execute(name: str, parameters: dict | None = None, out_dir: Path | None = No
     out = out_dir / f"{name}{tag}.ipynb"
     os.environ["VFILIB_BATCH"] = "1"          # interactive widgets stay off in batch runs
     try:
-        pm.execute_notebook(str(src), str(out), parameters=parameters or {}, cwd=str(NOTEBOOKS),
-                            kernel_name="python3", progress_bar=False, execution_timeout=cell_timeout or None)
+        with kernel_stderr_to(out_dir / f"{name}{tag}.kernel.log"):
+            pm.execute_notebook(str(src), str(out), parameters=parameters or {}, cwd=str(NOTEBOOKS),
+                                kernel_name="python3", progress_bar=False, execution_timeout=cell_timeout or None)
     except pm.PapermillExecutionError as e:
         raise NotebookFailed(f"notebook {name} failed in cell {e.exec_count} ({e.ename}: {e.evalue}); "
                              f"executed copy: {out}") from None
@@ -86,6 +88,21 @@ def execute(name: str, parameters: dict | None = None, out_dir: Path | None = No
                                  f"(profile cell_timeout); executed copy: {out}") from None
         raise NotebookFailed(f"notebook {name} stopped: {type(e).__name__}: {e}") from None
     return out
+
+
+@contextlib.contextmanager
+def kernel_stderr_to(path: Path):
+    """Send what the child kernel process writes to its stderr (jupyter_client's start-up warnings) to a
+    log file instead of the calling notebook; the cells' own output is in the executed copy."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _cell_of(src: Path, message: str) -> str:

@@ -26,7 +26,7 @@ from ..core.tensors import pad_to
 from ..data.clips import multi_frame
 from ..data.io import rgb_to_bgr
 from ..data.shots import pick_evenly
-from ..core.paths import DataPaths
+from ..core.paths import DataPaths, repo_path
 from ..core.tables import append_rows, provenance
 from .interpolators import Interpolator
 from .metrics import LPIPS, interpolation_error, psnr, quantize, ssim_matlab
@@ -168,7 +168,7 @@ def run(bench_name: str, interps: list[Interpolator], root=None, splits=None, de
             row = summary_row(bench, split, interp.name, per, protocol, device,
                               (checkpoints or {}).get(interp.name, ""), root)
             rows.append(row)
-            if out:        # each row as soon as it exists: a later split failing keeps the earlier ones
-                append_rows(out, [row], key=["bench", "split", "method", "data_root", "checkpoint"])
+            if out:        # each row as soon as it exists (a relative path: from the repository root): a later split failing keeps the earlier ones
+                append_rows(repo_path(out), [row], key=["bench", "split", "method", "data_root", "checkpoint"])
     table = pd.DataFrame(rows)
     return table

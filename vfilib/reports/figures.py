@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from ..core.io import atomic_write
+from ..core.paths import repo_path
 from ..models import scan as scan_ops
 from .tables import reference_latency
 
@@ -297,7 +298,7 @@ def save_figure(fig, name: str, results_dir: str | Path, dpi: int = 110, vector:
     """``results/figures/<name>.png`` (and ``.pdf`` for line plots: ``vector=True``), written atomically."""
     out = []
     for ext in ("png", "pdf") if vector else ("png",):
-        path = Path(results_dir) / "figures" / f"{name}.{ext}"
+        path = repo_path(results_dir) / "figures" / f"{name}.{ext}"      # relative: from the repository root
         atomic_write(path, lambda f, ext=ext: fig.savefig(f, format=ext, dpi=dpi, bbox_inches="tight"), mode="wb")
         out.append(path)
     plt.close(fig)
