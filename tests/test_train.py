@@ -88,8 +88,8 @@ def test_interrupted_checkpoint_write_keeps_previous(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]           # no temporary file left
 
 
-def test_nan_steps_are_skipped_then_stop(cache, tmp_path, monkeypatch):
-    data = Fixed(cache, n=4, size=32)
+def break_loss_at(monkeypatch, call: int, value: float):
+    """Make the training loss ``value`` (nan, inf) at its ``call``-th evaluation; returns the real forward."""
     from vfilib.train import losses
     real = losses.VFILoss.forward
     calls = {"n": 0}
@@ -97,9 +97,16 @@ def test_nan_steps_are_skipped_then_stop(cache, tmp_path, monkeypatch):
     def flaky(self, pred, gt):
         calls["n"] += 1
         total, parts = real(self, pred, gt)
-        return (total * math.nan if calls["n"] == 2 else total), parts
+        return (total * value if calls["n"] == call else total), parts
 
     monkeypatch.setattr(losses.VFILoss, "forward", flaky)
+    return real
+
+
+def test_nan_steps_are_skipped_then_stop(cache, tmp_path, monkeypatch):
+    from vfilib.train import losses
+    data = Fixed(cache, n=4, size=32)
+    real = break_loss_at(monkeypatch, 2, math.nan)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         s = train(_cfg(tmp_path, max_steps=3, batch_size=2, ckpt_every=1), data, data)
@@ -247,16 +254,7 @@ def test_cross_phase_resume_refuses_weights_that_do_not_fit(cache, tmp_path):
 
 def test_fp16_nan_step_is_skipped_without_a_crash(cache, tmp_path, monkeypatch):
     data = Fixed(cache, n=4, size=32)
-    from vfilib.train import losses
-    real = losses.VFILoss.forward
-    calls = {"n": 0}
-
-    def flaky(self, pred, gt):
-        calls["n"] += 1
-        total, parts = real(self, pred, gt)
-        return (total * math.inf if calls["n"] == 1 else total), parts
-
-    monkeypatch.setattr(losses.VFILoss, "forward", flaky)
+    break_loss_at(monkeypatch, 1, math.inf)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         s = train(_cfg(tmp_path, max_steps=3, batch_size=2, amp="fp16"), data, data)
