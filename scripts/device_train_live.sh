@@ -2,7 +2,7 @@
 # One device call of the live-action training (issue 17). On a warm machine that still holds
 # runs/$EXP/last.pt it resumes exactly; otherwise it starts from $INIT (default: RIFE HDv3's flow,
 # fresh backbone). What comes back in $OUT: the log, metrics and summary, the fp16 weights of best.pt
-# (split in 15 MB parts) and Triton's cache (carry it as .triton next time to skip autotuning).
+# (split in 15 MB parts). Triton's cache (over 100 MB) stays on the machine: chain calls within 30 s.
 #   carry [".gpu", ".devdata", ".triton"];  EXP=live_small LIMIT=420 bash scripts/device_train_live.sh
 set -uo pipefail
 source scripts/device_env.sh
@@ -20,5 +20,4 @@ if [ -f "runs/$EXP/best.pt" ]; then
   python3 -c "from vfilib.models.checkpoint import export_weights as e; print(e('runs/$EXP/best.pt', '/tmp/best_fp16.pt', card_path='$OUT/card_raw.json')['bytes'])"
   split -b 15M /tmp/best_fp16.pt "$OUT/best_fp16.pt.part-"
 fi
-tar cf /tmp/triton.tar .triton 2>/dev/null && split -b 15M /tmp/triton.tar "$OUT/triton.tar.part-" && ls -la /tmp/triton.tar
 exit $status

@@ -1,5 +1,6 @@
 """Bad input and faults: each case expects a clear error (or the right result) and nothing lost."""
 import errno
+import json
 import os
 import pickle
 import stat
@@ -74,9 +75,13 @@ def test_full_disk_during_a_checkpoint_write_is_said_and_the_old_file_kept(tmp_p
 
 def test_shipped_weights_round_trip_and_sha_check(tmp_path, monkeypatch):
     m = build_model(preset("tiny", flow="feature"))
-    ckpt.save(tmp_path / "best.pt", {"model_config": m.cfg.to_dict(), "model": m.state_dict(), "ema": None})
+    ckpt.save(tmp_path / "best.pt", {"model_config": m.cfg.to_dict(), "model": m.state_dict(), "ema": None,
+                                     "state": {"step": 600, "samples": 19200}, "train_config": {"data": "live"}})
     card = ckpt.export_weights(tmp_path / "best.pt", tmp_path / "vfilib.pt", card={"note": "test"})
     assert card["dtype"] == "float16" and (tmp_path / "card.json").is_file()
+    # the weights file and its card say how long it trained and on what
+    assert (card["step"], card["samples"], card["data"]) == (600, 19200, "live")
+    assert torch.load(tmp_path / "vfilib.pt", weights_only=True)["state"]["step"] == 600
     monkeypatch.setattr(ckpt, "SHIPPED", tmp_path / "vfilib.pt")
     monkeypatch.setattr(ckpt, "SHIPPED_CARD", tmp_path / "card.json")
     loaded = ckpt.load_model(None)
@@ -174,3 +179,24 @@ def test_ship_only_a_version_that_wins_every_level():
     assert not ok and "medium" in why
     rows.loc[1, "psnr"] = 36.2
     assert not decide(rows, "vfilib:x", current=40.0)[0]
+
+
+def test_ship_writes_weights_and_card_from_a_table(tmp_path, monkeypatch):
+    from vfilib import ship
+    m = build_model(preset("tiny", flow="feature"))
+    ckpt.save(tmp_path / "best.pt", {"model_config": m.cfg.to_dict(), "model": m.state_dict(), "ema": None,
+                                     "state": {"step": 600, "samples": 19200}, "train_config": {"data": "live"}})
+    name = f"vfilib:tiny:{tmp_path / 'best.pt'}"
+    rows = pd.DataFrame({"bench": "live", "method": [name] * 4 + ["rife_hdv3"] * 4,
+                         "split": ["easy", "medium", "hard", "extreme"] * 2, "n": 48, "ssim": 0.9,
+                         "psnr": [40.1, 36.2, 33.4, 32.2, 39.8, 36.15, 33.3, 32.07], "proto_crop": 384})
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    monkeypatch.setattr(ckpt, "SHIPPED", tmp_path / "w" / "vfilib.pt")
+    monkeypatch.setattr(ckpt, "SHIPPED_CARD", tmp_path / "w" / "card.json")
+    assert ship.main([str(tmp_path / "best.pt"), "--table", str(tmp_path / "rows.csv"), "--minutes", "9"]) == 0
+    card = json.loads((tmp_path / "w" / "card.json").read_text())
+    assert (card["steps"], card["samples"], card["device_minutes"]) == (600, 19200, 9)
+    assert [round(r["psnr"] - r["rife_hdv3_psnr"], 2) for r in card["scores"]] == [0.3, 0.05, 0.1, 0.13]
+    assert "| live | medium | 36.200 | 36.150 |" in (tmp_path / "w" / "MODEL_CARD.md").read_text()
+    # the same version again does not ship: its mean does not beat the one shipped now
+    assert ship.main([str(tmp_path / "best.pt"), "--table", str(tmp_path / "rows.csv")]) == 1

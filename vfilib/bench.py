@@ -3,6 +3,7 @@
     python -m vfilib.bench speed --presets small --res 256 720p 1080p 4k --dtypes fp32 bf16
     python -m vfilib.bench profile --preset small --res 720p      # top kernels (torch.profiler)
     python -m vfilib.bench profile --preset small --res 720p --by module   # GPU time per model part
+    python -m vfilib.bench video --models vfilib rife_hdv3 --extra --graph --amp bf16   # the video tool, x2 1080p
 
 Latency: warm-up calls first (Triton JIT and cuDNN autotuning happen there), then N timed calls,
 each synchronised; mean and median reported. Peak memory: ``torch.cuda.max_memory_allocated``
@@ -354,6 +355,44 @@ def train_speed(args) -> None:
         append_rows(args.out, rows, key=["model", "data", "batch", "crop", "dtype", "compiled", "device", "commit"])
 
 
+def video(args) -> None:
+    """End to end, as a user runs it: ``vfilib interpolate CLIP --factor 2`` per model, each twice in a
+    fresh process: cold (an empty compile cache) and warm (the cache the cold run left). Output frames/s
+    over the whole run and the time to the first interpolated frame (model load included)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from .data.sources import fetch
+
+    src = Path(args.clip) if args.clip else fetch(args.source)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="vfilib-bench-video-") as tmp:
+        env = {**os.environ, "XDG_CACHE_HOME": str(Path(tmp) / "cache")}    # cold = this empty cache
+        for model in args.models:
+            for run in ("cold", "warm"):
+                stats = Path(tmp) / f"{model}_{run}.json"
+                cmd = [sys.executable, "-m", "vfilib.interpolate", str(src), "-o", str(Path(tmp) / "out.mp4"),
+                       "--overwrite", "--factor", str(args.factor), "--quiet", "--stats", str(stats), *args.extra]
+                cmd += ["--checkpoint", model] if model.endswith(".pt") else ["--model", model]
+                cmd += ["--duration", str(args.duration)] if args.duration else []
+                t = time.perf_counter()
+                subprocess.run(cmd, env=env, check=True)
+                wall = time.perf_counter() - t
+                st = json.loads(stats.read_text())
+                rows.append({"bench": "video_x2", "clip": src.name, "model": model, "cache": run,
+                             "flags": " ".join(args.extra), "frames_in": st["frames_in"],
+                             "frames_out": st["frames_out"], "out_fps": st["frames_out"] / st["seconds"],
+                             "first_interp_s": st["load_s"] + st["first_interp_s"], "process_s": wall,
+                             "device": st["device"], **provenance()})
+                print(f"[bench video] {model} ({run} cache): {rows[-1]['out_fps']:.1f} output frames/s, "
+                      f"first interpolated frame after {rows[-1]['first_interp_s']:.1f} s, process {wall:.1f} s")
+    append_rows(args.out, rows, key=["clip", "model", "cache", "flags", "device", "commit"])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -415,6 +454,15 @@ def main(argv=None) -> int:
     t.add_argument("--iters", type=int, default=20)
     t.add_argument("--device")
     t.add_argument("--out", default="results/train_speed.csv")
+    v = sub.add_parser("video", help="the video tool end to end: output frames/s, time to first frame (cold/warm)")
+    v.add_argument("--source", default="bbb_1080p", help="a registered clip (default: Big Buck Bunny 1080p)")
+    v.add_argument("--clip", help="or any video file")
+    v.add_argument("--models", nargs="+", default=["vfilib", "rife_hdv3"], help="--model names or checkpoint files")
+    v.add_argument("--factor", type=int, default=2)
+    v.add_argument("--duration", type=float, default=0.0, help="seconds of the clip (0: all)")
+    v.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
+                   help="flags passed on to the tool, e.g. --extra --graph --amp bf16 (last)")
+    v.add_argument("--out", default="results/video_speed.csv")
     args = ap.parse_args(argv)
     for name in ("batch", "iters", "warmup", "top", "chunks"):
         vals = getattr(args, name, None)
@@ -425,7 +473,7 @@ def main(argv=None) -> int:
         ap.error(f"--scale must lie in (0, 1], got {args.scale}")
     if (getattr(args, "device", None) or "").startswith("cuda") and not torch.cuda.is_available():
         ap.error(f"--device {args.device}: this machine has no CUDA GPU")
-    {"speed": speed, "profile": profile, "sdpa": sdpa, "ssd": ssd, "train": train_speed}[args.cmd](args)
+    {"speed": speed, "profile": profile, "sdpa": sdpa, "ssd": ssd, "train": train_speed, "video": video}[args.cmd](args)
     return 0
 
 

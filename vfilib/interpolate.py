@@ -9,8 +9,8 @@
 
 (``python -m vfilib.interpolate`` is the same command.)
 
-Which model runs: the shipped vfilib weights (``weights/vfilib.pt``) when this checkout has them;
-otherwise RIFE HDv3 for 2x, 4x, 8x (it predicts t = 0.5 and reaches 1/4, 3/8, ... by bisection) and
+Which model runs: the shipped vfilib weights (``weights/vfilib.pt``, any t directly; its card is
+``weights/MODEL_CARD.md``) when this checkout has them; otherwise RIFE HDv3 for 2x, 4x, 8x (it predicts t = 0.5 and reaches 1/4, 3/8, ... by bisection) and
 Practical-RIFE v3.9 for other rates (e.g. 25 -> 60 fps: any t). ``--model`` picks another,
 ``--checkpoint`` runs a training checkpoint.
 
@@ -27,6 +27,7 @@ error or Ctrl-C leaves no partial file and never touches an older one (``--overw
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -36,7 +37,7 @@ import time
 import uuid
 import queue
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -46,6 +47,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import AMP_MODES, SSM_DTYPES, RuntimeConfig, amp_dtype
+from .core.io import atomic_write
 from .core.paths import user_cache_dir
 from .data.io import IMAGE_SUFFIXES, ImageError, read_image, write_image
 from .data.shots import CUT_RULE, CutDetector, FrameSignature, pair_signals
@@ -318,7 +320,9 @@ class Stats:
     duration_in: float = 0.0
     duration_out: float = 0.0
     seconds: float = 0.0
-    first_frame_s: float = 0.0
+    first_frame_s: float = 0.0          # the first frame written (a real one), from the start of decoding
+    first_interp_s: float = 0.0         # the first interpolated frame written (model warm-up and compile in it)
+    load_s: float = 0.0                 # loading the model, before decoding starts
 
 
 def _to_tensor(img: np.ndarray, device) -> torch.Tensor:
@@ -355,6 +359,8 @@ def run(src, reader, sink, engine: Engine, factor: int | None, fps: Fraction | N
             sink.write(img, when)
             if stats.frames_out == 0:
                 stats.first_frame_s = time.perf_counter() - t0
+            if isinstance(item, _Job) and not stats.first_interp_s:
+                stats.first_interp_s = time.perf_counter() - t0
             stats.frames_out += 1
             bar.update(1)
             if stats.frames_out % 10 == 0:
@@ -505,7 +511,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--in_fps", type=float, help="rate of a frame folder (a video's own is read from it)")
     ap.add_argument("--model", choices=sorted(PEERS), default=None,
                     help=f"the method (default here: {default}"
-                         + ("" if default == "vfilib" else " for 2x/4x/8x, rife_v39 for other rates; no shipped "
+                         + (", the shipped weights, any t; on a CPU rife_hdv3 is several times faster"
+                            if default == "vfilib" else " for 2x/4x/8x, rife_v39 for other rates; no shipped "
                             "vfilib weights in this checkout") + ")")
     ap.add_argument("--checkpoint", help="a vfilib training checkpoint (runs/<exp>/best.pt) instead of --model")
     ap.add_argument("--start", type=float, default=0.0, help="seconds into the video to start (preview)")
@@ -525,6 +532,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--compile", action="store_true", help="CUDA: torch.compile (cache kept in ~/.cache/vfilib)")
     ap.add_argument("--ssm_dtype", default="fp32", choices=SSM_DTYPES,
                     help="autocast: with --amp bf16 the SSD runs on bf16 inputs (faster)")
+    ap.add_argument("--stats", type=Path, help="also write the run's summary (frames, times, fps) to this JSON file")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
 
@@ -602,8 +610,10 @@ def main(argv=None) -> int:
     if not args.model and not args.checkpoint:
         args.model = default_model(needs_any_t(args.factor, args.fps, args.times))
     try:
+        t_load = time.perf_counter()
         interp = load_method(args.model, args.checkpoint, device, args.amp, args.tile, args.graph, args.compile,
                              args.ssm_dtype)
+        load_s = time.perf_counter() - t_load
         label = "checkpoint " + args.checkpoint if args.checkpoint else args.model
         if mode == "pair":
             a, b = args.inputs
@@ -614,6 +624,10 @@ def main(argv=None) -> int:
         path, s = interpolate_file(args.inputs[0], args.output, interp, args.factor, args.fps, args.in_fps, device,
                                    args.batch, args.scale, not args.no_cuts, args.dedup, args.start, args.duration,
                                    args.codec, args.crf, args.overwrite, not args.quiet)
+        s.load_s = load_s
+        if args.stats:
+            atomic_write(args.stats, lambda f: json.dump({"model": label, "device": str(device), "output": str(path),
+                                                          **asdict(s)}, f, indent=1))
     except UsageError as e:
         ap.error(str(e))
     except (VideoError, ImageError, RuntimeError, OSError) as e:

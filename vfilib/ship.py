@@ -37,8 +37,12 @@ def decide(rows: pd.DataFrame, method: str, peer: str = "rife_hdv3", current: fl
 
 
 def card_markdown(card: dict) -> str:
-    rows = "\n".join(f"| {r['bench']} | {r['split']} | {r['psnr']:.3f} | {r.get('ssim', float('nan')):.4f} | "
-                     f"{r.get('lpips', float('nan')):.4f} | {r['n']} |" for r in card["scores"])
+    def cell(v, fmt):
+        return "" if v is None or v != v else format(v, fmt)
+
+    rows = "\n".join(f"| {r['bench']} | {r['split']} | {r['psnr']:.3f} | {cell(r.get('rife_hdv3_psnr'), '.3f')} | "
+                     f"{cell(r.get('ssim'), '.4f')} | {cell(r.get('lpips'), '.4f')} | {r['n']} | "
+                     f"{cell(r.get('proto_crop'), '.0f') or 'full'} | {r.get('device', '')} |" for r in card["scores"])
     return f"""# vfilib model card
 
 - file: `weights/{card['file']}` ({card['bytes'] / 2**20:.1f} MiB, {card['dtype']}), sha256 `{card['sha256']}`
@@ -47,8 +51,8 @@ def card_markdown(card: dict) -> str:
 - from checkpoint `{card['checkpoint']}`, commit {card['commit']}, {card['date']}
 - shipped because it {card['decision']}
 
-| benchmark | level | PSNR | SSIM | LPIPS | n |
-| --- | --- | --- | --- | --- | --- |
+| benchmark | level | PSNR | RIFE HDv3 PSNR | SSIM | LPIPS | n | crop | device |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 {rows}
 """
 
@@ -58,10 +62,16 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("--bench", default="live")
+    ap.add_argument("--table", type=Path, default=None,
+                    help="the benchmark rows to decide on (default results/benchmarks.csv)")
     ap.add_argument("--minutes", type=float, default=0.0, help="device minutes spent training it")
+    ap.add_argument("--steps", type=int, help="training steps, for weights exported without their training state")
+    ap.add_argument("--samples", type=int, help="samples seen, likewise")
+    ap.add_argument("--data", help="training data, likewise")
     args = ap.parse_args(argv)
-    rows = read_table(results_dir() / "benchmarks.csv")
-    rows = rows[rows["bench"] == args.bench] if not rows.empty else rows
+    table = args.table or results_dir() / "benchmarks.csv"
+    all_rows = read_table(table)
+    rows = all_rows[all_rows["bench"] == args.bench] if not all_rows.empty else all_rows
     method = next((m for m in rows.get("method", []) if str(args.checkpoint) in m), None) if not rows.empty else None
     current = None
     if ckpt.SHIPPED_CARD.is_file():
@@ -72,14 +82,21 @@ def main(argv=None) -> int:
     if not ok:
         return 1
     ck = ckpt.read(args.checkpoint)
-    all_rows = read_table(results_dir() / "benchmarks.csv")
     scores = all_rows[all_rows["method"] == method][["bench", "split", "psnr", "ssim", "n"]
-                                                    + [c for c in ("lpips",) if c in all_rows]].to_dict("records")
+                                                    + [c for c in ("lpips", "proto_crop", "device") if c in all_rows]]
+    # RIFE HDv3 on the same samples, so the card shows the margin
+    peer = all_rows[all_rows["method"] == "rife_hdv3"].set_index(["bench", "split"])["psnr"]
+    scores = [{**r, "rife_hdv3_psnr": peer.get((r["bench"], r["split"]))} for r in scores.to_dict("records")]
     tc = ck.get("train_config", {})
-    card = {"data": tc.get("data"), "steps": ck["state"]["step"], "samples": ck["state"]["samples"],
+    st = ck.get("state") or {}
+    if (args.steps or st.get("step")) is None:
+        print(f"[ship] {args.checkpoint} does not say how long it trained: pass --steps and --samples")
+        return 2
+    card = {"data": args.data or tc.get("data"), "steps": args.steps or st.get("step"),
+            "samples": args.samples or st.get("samples"),
             "device_minutes": args.minutes, "checkpoint": str(args.checkpoint), "decision": why, "scores": scores,
             **{k: v for k, v in provenance().items() if k in ("commit", "date")}}
-    card = ckpt.export_weights(args.checkpoint, card=card)
+    card = ckpt.export_weights(args.checkpoint, ckpt.SHIPPED, card=card)
     atomic_write(ckpt.SHIPPED.with_name("MODEL_CARD.md"), lambda f: f.write(card_markdown(card)))
     print(f"[ship] wrote {ckpt.SHIPPED} ({card['bytes'] / 2**20:.1f} MiB) and its card")
     return 0

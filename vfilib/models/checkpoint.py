@@ -154,10 +154,14 @@ def export_weights(src: str | Path, dest: str | Path = SHIPPED, dtype=torch.floa
     and the card (``card`` + sha256, size) as JSON beside it. Returns the card."""
     ck = read(src)
     state = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in (ck.get("ema") or ck["model"]).items()}
-    payload = {"format": WEIGHTS_FORMAT, "model_config": ck["model_config"], "model": state}
+    # what it is stays with the weights: the training step, samples seen and the training config
+    payload = {"format": WEIGHTS_FORMAT, "model_config": ck["model_config"], "model": state,
+               **{k: ck[k] for k in ("state", "train_config") if k in ck}}
     dest = Path(dest)
     save(dest, payload)
-    full = {**(card or {}), "file": dest.name, "sha256": sha256_file(dest), "bytes": dest.stat().st_size,
+    trained = {k: v for k, v in {**ck.get("state", {}), "data": ck.get("train_config", {}).get("data")}.items()
+               if k in ("step", "samples", "data") and v is not None}
+    full = {**trained, **(card or {}), "file": dest.name, "sha256": sha256_file(dest), "bytes": dest.stat().st_size,
             "dtype": str(dtype).replace("torch.", ""), "model_config": ck["model_config"]}
     atomic_write(Path(card_path) if card_path else dest.with_name("card.json"),
                  lambda f: json.dump(full, f, indent=1))

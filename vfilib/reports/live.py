@@ -2,7 +2,7 @@
 
 Reads what the device runs wrote (``results/live/*_metrics.csv``, the ``[val]`` lines of
 ``*_train.log`` where a call's metrics file did not come back, the RIFE HDv3 reference on the same
-validation samples) and writes ``results/figures/live_learning_curve.png`` and
+validation samples: ``<run>_reference.json``, else ``reference_rife_hdv3_val.json``) and writes ``results/figures/live_learning_curve.png`` and
 ``results/live/learning_curve.csv`` (held-out PSNR per level against samples seen, minus RIFE HDv3's).
 """
 from __future__ import annotations
@@ -41,9 +41,11 @@ def curves(folder: Path) -> dict[str, pd.DataFrame]:
 
 def main(argv=None) -> int:
     folder = results_dir() / "live"
-    ref = json.loads((folder / "reference_rife_hdv3_val.json").read_text())
+    shared = json.loads((folder / "reference_rife_hdv3_val.json").read_text())
     table = []
     for name, val in curves(folder).items():
+        own = folder / f"{name}_reference.json"     # a run validated on other samples brings its own reference
+        ref = json.loads(own.read_text()) if own.exists() else shared
         fig = learning_curve_figure(val, ref, f"{name}: held-out live-action validation shots, minus RIFE HDv3 "
                                     f"({ref['psnr']:.3f} dB mean)")
         save_figure(fig, f"live_learning_curve_{name}", results_dir(), vector=True)
