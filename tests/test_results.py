@@ -15,3 +15,22 @@ def test_append_rows_replaces_by_key_and_keeps_the_rest(tmp_path):
     append_rows(path, [{"model": "small", "res": "720p", "note": "graph", "ms": 30.0}], key=["model", "res", "note"])
     assert len(pd.read_csv(path)) == 3                                # another key: appended
     assert not list(tmp_path.glob("*.tmp*"))                          # written atomically, nothing left over
+
+
+def test_headline_table_is_made_from_rows_and_replaces_only_its_readme_block(tmp_path):
+    from vfilib.reports import headline
+    rows = pd.DataFrame({"bench": "live", "method": ["vfilib"] * 2 + ["rife_hdv3"] * 2, "split": ["easy", "hard"] * 2,
+                         "n": [48, 40] * 2, "psnr": [39.0, 30.0, 38.0, 30.5], "ssim": [0.98, 0.94, 0.97, 0.95],
+                         "lpips": [0.02, 0.06, 0.03, 0.05], "proto_crop": 384, "commit": "abc1234"})
+    text = headline.markdown(rows)
+    lines = text.splitlines()
+    assert lines[2] == "| **vfilib (shipped)** | 39.00 | 30.00 | 34.50 | 0.9600 | 0.0400 |"     # mean 34.5 first
+    assert lines[3].startswith("| RIFE HDv3 | 38.00 | 30.50 | 34.25 |")
+    assert "easy 48, hard 40 triplets, centre crops of 384 px" in text and "commit: abc1234" in text
+    rows.to_csv(tmp_path / "h.csv", index=False)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{headline.START}\nold numbers\n{headline.END}\noutro\n")
+    assert headline.main(["--table", str(tmp_path / "h.csv"), "--readme", str(readme), "--out", str(tmp_path / "h.md")]) == 0
+    assert (tmp_path / "h.md").read_text() == text
+    new = readme.read_text()
+    assert "old numbers" not in new and new.startswith("intro\n") and new.endswith("outro\n") and lines[2] in new
