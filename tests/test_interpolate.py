@@ -194,13 +194,19 @@ def test_folder_output_is_fresh(tmp_path):
     assert len(list(out.glob("*.png"))) == 8
 
 
+def _sigint_default():
+    """A job started in the background (``nohup ... &``, as CI may run the suite) inherits SIGINT
+    ignored, and Python then never raises KeyboardInterrupt: give the child the default, as a terminal does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_leaves_no_output_and_an_older_file_intact(tmp_path):
     src = make_clip(tmp_path / "long.mp4", n=400, size=(192, 256))   # about a minute of work on 2 cores
     out = tmp_path / "o.mp4"
     out.write_bytes(b"keep me")
     p = subprocess.Popen([sys.executable, "-m", "vfilib.interpolate", str(src), "-o", str(out), "--model", "dis",
                           "--factor", "8", "--overwrite", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+                         text=True, preexec_fn=_sigint_default)
     deadline = time.time() + 60
     while time.time() < deadline and p.poll() is None and not list(tmp_path.glob(".o.mp4.*.partial.mp4")):
         time.sleep(0.05)
