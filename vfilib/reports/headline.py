@@ -24,7 +24,7 @@ NAMES = {"vfilib": "**vfilib (shipped)**", "rife_hdv3": "RIFE HDv3", "rife_v39":
          "rife_v39_refine": "Practical-RIFE v3.9 + U-Net", "dis": "OpenCV DIS flow", "blend": "frame blend"}
 
 
-def markdown(rows: pd.DataFrame) -> str:
+def markdown(rows: pd.DataFrame, source: str = "results/live/headline.csv") -> str:
     """One line per method (best first by mean PSNR): PSNR per level, mean PSNR, SSIM and LPIPS means."""
     if rows.empty:
         raise ValueError("no benchmark rows: run " + MAKE)
@@ -38,25 +38,28 @@ def markdown(rows: pd.DataFrame) -> str:
     head = ["method", *[f"{lv} PSNR" for lv in levels], "mean PSNR", "SSIM"] + (["LPIPS"] if "lpips" in table else [])
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for m, r in table.iterrows():
-        cells = [NAMES.get(m, m)] + [f"{r[lv]:.2f}" for lv in levels] + [f"{r['mean']:.2f}", f"{r['ssim']:.4f}"]
+        name = NAMES.get(m) or (f"**vfilib** `{m.split(':')[-1]}`" if m.startswith("vfilib:") else m)
+        cells = [name] + [f"{r[lv]:.2f}" for lv in levels] + [f"{r['mean']:.2f}", f"{r['ssim']:.4f}"]
         cells += [f"{r['lpips']:.4f}"] if "lpips" in table else []
         lines.append("| " + " | ".join(cells) + " |")
     n = rows.groupby("split")["n"].first().reindex(levels)
     crop = rows["proto_crop"].dropna().unique() if "proto_crop" in rows else []
     note = (f"Held-out live-action test shots, {', '.join(f'{lv} {int(k)}' for lv, k in n.items())} triplets"
             + (f", centre crops of {int(crop[0])} px" if len(crop) else ", full frames")
-            + f"; {provenance_note(rows)}; made by `{MAKE}` and `python -m vfilib.reports.headline`.")
+            + f"; {provenance_note(rows)}; made by `python -m vfilib.reports.headline --table {source}`"
+            + (f" from `{MAKE}`" if source.endswith("headline.csv") else "") + ".")
     return "\n".join(lines) + "\n\n*" + note + "*\n"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m vfilib.reports.headline", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--table", type=Path, default=Path("results/live/headline.csv"))
+    ap.add_argument("--table", type=Path, default=Path("results/live/headline.csv"),
+                    help="benchmark rows (e.g. results/live/test_crop384_cpu_b.csv: the ship decision's rows)")
     ap.add_argument("--readme", type=Path, default=Path("README.md"))
     ap.add_argument("--out", type=Path, default=Path("results/tables/headline.md"))
     args = ap.parse_args(argv)
-    text = markdown(read_table(repo_path(args.table)))
+    text = markdown(read_table(repo_path(args.table)), str(args.table))
     atomic_write(repo_path(args.out), lambda f: f.write(text))
     readme = repo_path(args.readme)
     old = readme.read_text()
