@@ -195,7 +195,7 @@ def test_ship_writes_weights_and_card_from_a_table(tmp_path, monkeypatch):
     monkeypatch.setattr(ckpt, "SHIPPED_CARD", tmp_path / "w" / "card.json")
     assert ship.main([str(tmp_path / "best.pt"), "--table", str(tmp_path / "rows.csv"), "--minutes", "9"]) == 0
     card = json.loads((tmp_path / "w" / "card.json").read_text())
-    assert (card["steps"], card["samples"], card["device_minutes"]) == (600, 19200, 9)
+    assert (card["step"], card["samples"], card["device_minutes"]) == (600, 19200, 9) and "steps" not in card
     assert [round(r["psnr"] - r["rife_hdv3_psnr"], 2) for r in card["scores"]] == [0.3, 0.05, 0.1, 0.13]
     assert "| live | medium | 36.200 | 36.150 |" in (tmp_path / "w" / "MODEL_CARD.md").read_text()
     # the same version again does not ship: its mean does not beat the one shipped now

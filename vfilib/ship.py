@@ -47,7 +47,7 @@ def card_markdown(card: dict) -> str:
 
 - file: `weights/{card['file']}` ({card['bytes'] / 2**20:.1f} MiB, {card['dtype']}), sha256 `{card['sha256']}`
 - model: `{card['model_config']['name']}` preset, flow `{card['model_config']['flow']}`
-- trained on: {card['data']}; {card['steps']} steps, {card['samples']} samples seen, {card['device_minutes']} device minutes
+- trained on: {card['data']}; {card.get('step', card.get('steps'))} steps, {card['samples']} samples seen, {card['device_minutes']} device minutes
 - from checkpoint `{card['checkpoint']}`, commit {card['commit']}, {card['date']}
 - shipped because it {card['decision']}
 
@@ -92,7 +92,8 @@ def main(argv=None) -> int:
     if (args.steps or st.get("step")) is None:
         print(f"[ship] {args.checkpoint} does not say how long it trained: pass --steps and --samples")
         return 2
-    card = {"data": args.data or tc.get("data"), "steps": args.steps or st.get("step"),
+    # the same keys export_weights derives from a checkpoint's own state (overridden here when it has none)
+    card = {"data": args.data or tc.get("data"), "step": args.steps or st.get("step"),
             "samples": args.samples or st.get("samples"),
             "device_minutes": args.minutes, "checkpoint": str(args.checkpoint), "decision": why, "scores": scores,
             **{k: v for k, v in provenance().items() if k in ("commit", "date")}}
