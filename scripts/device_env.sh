@@ -1,13 +1,19 @@
 # Source at the start of a command on the lent GPU machine:
 #   carry [".gpu", ".devdata"];  source scripts/device_env.sh && python3 -m vfilib.train ...
-# .devdata/ (ignored, made here by `python scripts/pack_device_data.py`) holds the prepared live-action
-# manifest and lists, the source videos the run needs, and the RIFE HDv3 weights; nothing is downloaded.
-# Triton's compiled kernels and autotuning results are kept in .triton/ (carry it to skip both next time).
+# Packs made here by `python scripts/pack_device_data.py` (.devdata, .devdata_a, ...: git-ignored) are
+# merged into .devstore/, which stays on the machine while it is warm: calls back to back can each carry
+# a different pack (the 64 MiB limit) and the last one sees them all. It holds the prepared live-action
+# manifest and lists, the source videos, the RIFE HDv3 weights; nothing is downloaded.
+# Triton's compiled kernels and autotuning results are kept in .triton/ (also kept while warm).
 export PYTHONUNBUFFERED=1
 export VFILIB_OFFLINE=1
-export VFILIB_LIVE=$PWD/.devdata/live VFILIB_DOWNLOADS=$PWD/.devdata/downloads VFILIB_WEIGHTS=$PWD/.devdata/weights
+mkdir -p .devstore
+for pack in .devdata*/; do
+  [ -d "$pack" ] && cp -r "$pack". .devstore/ && echo "[devstore] merged $pack ($(cat "$pack/COMMIT" 2>/dev/null))"
+done
+export VFILIB_LIVE=$PWD/.devstore/live VFILIB_DOWNLOADS=$PWD/.devstore/downloads VFILIB_WEIGHTS=$PWD/.devstore/weights
+[ -f .devstore/COMMIT ] && export VFILIB_COMMIT=$(cat .devstore/COMMIT)
 export TRITON_CACHE_DIR=$PWD/.triton TRITON_CACHE_AUTOTUNING=1
-[ -f .devdata/COMMIT ] && export VFILIB_COMMIT=$(cat .devdata/COMMIT)
 bash scripts/device_mamba.sh
 export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader

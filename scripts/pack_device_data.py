@@ -1,12 +1,15 @@
-"""Fill .devdata/ (git-ignored) with what a live-action training call on the lent GPU reads:
+"""Fill a git-ignored pack folder with what a call on the lent GPU reads (nothing is downloaded there):
 
-    python scripts/pack_device_data.py [--budget_mb 60] [--skip idtracker_a idtracker_b clm_franck]
-    python scripts/pack_device_data.py --sources bbb_1080p --no_weights   # the video benchmark's clip
+    python scripts/pack_device_data.py --no_weights                        # .devdata: the live set's train/val videos
+    python scripts/pack_device_data.py --out .devdata_a --sources pose2sim_single_cam2 idtracker_a --rife
+    python scripts/pack_device_data.py --out .devdata_v --clip bbb_1080p --seconds 20   # a stream-copied excerpt
 
-the prepared live set's manifest and triplet lists, the source videos of its train and val shots
-(largest first, to the budget; test-only clips stay here), the RIFE HDv3 weights, and the commit.
-Everything that travels to the device counts towards its 64 MiB limit, the repository included;
-the command prints the total.
+The default pack holds the prepared live set's manifest and triplet lists, the source videos of its train
+and val shots (largest first, to the budget; test-only clips stay here), the RIFE HDv3 weights and the
+commit. Everything that travels to the device counts towards its 64 MiB limit, the repository included,
+so larger sets go in several packs carried by calls back to back: on the device, `scripts/device_env.sh`
+merges every `.devdata*/` it finds into `.devstore/`, which stays while the machine is warm.
+The command prints what this pack and the tracked files weigh together.
 """
 from __future__ import annotations
 
@@ -20,24 +23,59 @@ from vfilib.core.paths import REPO_ROOT, DataPaths
 from vfilib.data.sources import fetch
 from vfilib.models.rife import fetch_weights
 
+LIMIT = 64 * 2**20
+
+
+def tracked_bytes(no_weights: bool) -> int:
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True).stdout.split(b"\0")
+    paths = [REPO_ROOT / f.decode() for f in files if f]
+    return sum(p.stat().st_size for p in paths if p.is_file() and not (no_weights and p.name == "vfilib.pt"))
+
+
+def excerpt(src: Path, dst: Path, seconds: float) -> None:
+    """The first ``seconds`` of ``src``, every stream copied as it is (no re-encoding)."""
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams if s.type in ("video", "audio")}
+        for packet in inp.demux(*[inp.streams[i] for i in streams]):
+            if packet.dts is None:
+                continue
+            if packet.pts is not None and packet.pts * packet.time_base >= seconds:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=".devdata", help="the pack folder (git-ignored: .devdata*)")
     ap.add_argument("--budget_mb", type=float, default=0.0,
-                    help="videos at most this many MB (default: what the 64 MiB limit leaves after the repository)")
+                    help="videos at most this many MB (default: what the 64 MiB limit leaves)")
     ap.add_argument("--skip", nargs="*", default=["idtracker_a", "idtracker_b", "clm_franck"])
-    ap.add_argument("--sources", nargs="*", help="only these registered videos (e.g. bbb_1080p), no live set")
+    ap.add_argument("--sources", nargs="*", help="only these registered videos, no live set")
+    ap.add_argument("--clip", help="one registered video, cut to --seconds (stream copy), no live set")
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--rife", action=argparse.BooleanOptionalAction, default=None,
+                    help="include the RIFE HDv3 weights (default: only in the live pack)")
     ap.add_argument("--no_weights", action="store_true",
                     help="count the tracked files without weights/vfilib.pt (moved out of the tree for this call)")
     args = ap.parse_args()
-    live, out = DataPaths().live, REPO_ROOT / ".devdata"
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True).stdout.split(b"\0")
-    repo = sum((REPO_ROOT / f.decode()).stat().st_size for f in tracked if f and (REPO_ROOT / f.decode()).is_file()
-               and not (args.no_weights and f.decode() == "weights/vfilib.pt"))
-    if not args.budget_mb:
-        args.budget_mb = (64 * 2**20 - repo - fetch_weights("rife_hdv3").stat().st_size - 2 * 2**20) / 1e6
+    live, out = DataPaths().live, REPO_ROOT / args.out
+    if not out.name.startswith(".devdata"):
+        ap.error(f"--out {args.out}: the folder's name must start with .devdata (ignored, merged on the device)")
+    repo = tracked_bytes(args.no_weights)
+    rife = args.rife if args.rife is not None else not (args.sources or args.clip)
     shutil.rmtree(out, ignore_errors=True)
-    if args.sources:
+    (out / "downloads" / "videos").mkdir(parents=True)
+    if rife:
+        (out / "weights").mkdir()
+        shutil.copy(fetch_weights("rife_hdv3"), out / "weights" / "rife_hdv3.pkl")
+    if args.clip:
+        path = fetch(args.clip)
+        excerpt(path, out / "downloads" / f"{path.stem}_first{args.seconds:g}s{path.suffix}", args.seconds)
+        needed = set()
+    elif args.sources:
         needed = set(args.sources)
     else:
         manifest = json.loads((live / "manifest.json").read_text())
@@ -45,22 +83,23 @@ def main() -> None:
         for f in [live / "manifest.json", *live.glob("*-*.txt")]:
             shutil.copy(f, out / "live" / f.name)
         needed = {s["clip"] for s in manifest["shots"] if s["split"] in ("train", "val")} - set(args.skip)
-    videos = sorted(((fetch(c), c) for c in needed), key=lambda x: -x[0].stat().st_size)   # the richest HD clips first
-    (out / "downloads" / "videos").mkdir(parents=True)
-    total = 0.0
-    for path, clip in videos:
-        mb = path.stat().st_size / 1e6
-        if total + mb > args.budget_mb:
-            print(f"left out (budget): {clip} {mb:.1f} MB")
+    packed = lambda: sum(f.stat().st_size for f in out.rglob("*") if f.is_file())   # noqa: E731
+    budget = args.budget_mb * 1e6 if args.budget_mb else LIMIT - repo - packed() - 2 * 2**20
+    total = 0
+    for path, clip in sorted(((fetch(c), c) for c in needed), key=lambda x: -x[0].stat().st_size):   # richest first
+        size = path.stat().st_size
+        if total + size > budget:
+            print(f"left out (budget): {clip} {size / 1e6:.1f} MB")
             continue
         shutil.copy(path, out / "downloads" / "videos" / path.name)
-        total += mb
-    (out / "weights").mkdir()
-    shutil.copy(fetch_weights("rife_hdv3"), out / "weights" / "rife_hdv3.pkl")
+        total += size
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
     (out / "COMMIT").write_text(commit + "\n")
-    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 2**20
-    print(f".devdata: {size:.1f} MiB (videos {total:.1f} MB); tracked files {repo / 2**20:.1f} MiB; limit 64 MiB in all")
+    size = packed()
+    print(f"{args.out}: {size / 2**20:.1f} MiB (videos {total / 1e6:.1f} MB) + tracked files {repo / 2**20:.1f} MiB"
+          f" = {(size + repo) / 2**20:.1f} MiB of the 64 MiB a call carries")
+    if size + repo > LIMIT:
+        raise SystemExit("too large for one call: carry less (--budget_mb) or move weights/vfilib.pt out (--no_weights)")
 
 
 if __name__ == "__main__":

@@ -160,7 +160,7 @@ def setup_model(cfg: TrainConfig, device, is_main: bool) -> Trainee:
         if same_run:
             ckpt.load_weights(model, ck["model"], path)
         else:
-            start_weights(model, ck["ema"] or ck["model"], path)
+            start_weights(model, ck.get("ema") or ck["model"], path)   # exported weights: model only
     if model.flow is not None and cfg.flow_init and not (ck and any(k.startswith("flow.") for k in ck["model"])):
         copied = init_flow(model, cfg.flow_init)
         if is_main:
