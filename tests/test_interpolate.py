@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from vfilib.core.paths import DataPaths
 from vfilib.data.io import write_image
 from vfilib.eval.interpolators import Blend, Interpolator
 from vfilib.interpolate import interpolate_file, main, output_times
@@ -264,6 +265,8 @@ def test_the_default_command_works_for_2x_and_60_fps_and_help_says_which_model(t
     r = run_cli(src, "--factor", "4", "--quiet", "-o", tmp_path / "o.mp4")
     assert r.returncode == 0 and ("vfilib:" if shipped else "rife_hdv3:") in r.stdout, r.stderr
     assert len(probe(tmp_path / "o.mp4")[0]) == 12
+    if not shipped and os.environ.get("VFILIB_OFFLINE") == "1" and not (DataPaths().weights / "rife_v39.pkl").is_file():
+        pytest.skip("no shipped weights and no rife_v39 weights on this offline machine (set-up fetches them)")
     r = run_cli(src, "--fps", "60", "--quiet")                         # 25 -> 60 fps, no flags: works
     assert r.returncode == 0 and ("vfilib:" if shipped else "rife_v39:") in r.stdout, r.stderr
     assert len(probe(tmp_path / "c_60fps.mp4")[0]) == 8                # 0.12 s at 60 fps, rounded up
