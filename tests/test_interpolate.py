@@ -346,3 +346,44 @@ def test_colour_tags_are_kept(tmp_path):
     assert tags(src) == {"color_range": 1, "colorspace": 1, "color_primaries": 1, "color_trc": 1}
     path, _ = interpolate_file(src, tmp_path / "o.mp4", Blend(), factor=2, progress=False)
     assert tags(path) == tags(src)
+
+
+class Recorder(Interpolator):
+    """Blend that records the t of every call (an any-t model)."""
+    name = "recorder"
+
+    def __init__(self, prefers_halving):
+        self.ts, self.prefers_halving = [], prefers_halving
+
+    def __call__(self, i0, i1, t, scale=1.0):
+        self.ts += [round(float(x), 4) for x in t.flatten()]
+        return Blend()(i0, i1, t)
+
+
+@pytest.mark.parametrize("prefers,mode,calls", [
+    (True, "auto", [0.5, 0.5, 0.5, 0.5, 0.5]),       # 1/2 batched, then 1/4 and 3/4 by halving
+    (False, "auto", [0.25, 0.5, 0.75]),              # any-t models without the preference: direct
+    (True, "direct", [0.25, 0.5, 0.75]),
+    (False, "halve", [0.5, 0.5, 0.5, 0.5, 0.5]),
+])
+def test_dyadic_t_by_halving_where_the_model_does_better_that_way(prefers, mode, calls):
+    from vfilib.interpolate import Engine
+    interp = Recorder(prefers)
+    engine = Engine(interp, torch.device("cpu"), batch=8, scale=1.0, t_mode=mode)
+    a, b = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
+    jobs = [engine.submit(a, b, Fraction(k, 4)) for k in (1, 2, 3)]
+    engine.flush()
+    assert sorted(interp.ts) == sorted(calls)
+    for k, j in zip((1, 2, 3), jobs):                      # blend halved is blend at t: same frames either way
+        assert torch.allclose(j.out[0], torch.full_like(a, k / 4))
+
+
+def test_non_dyadic_t_stays_direct_and_direct_mode_needs_an_any_t_model(tmp_path):
+    from vfilib.interpolate import Engine
+    interp = Recorder(True)
+    engine = Engine(interp, torch.device("cpu"), batch=8, scale=1.0)
+    engine.submit(torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4), Fraction(5, 12))
+    engine.flush()
+    assert interp.ts == [0.4167]
+    r = run_cli(make_clip(tmp_path / "c.mp4", n=3), "--model", "rife_hdv3", "--t_mode", "direct", "--factor", "4")
+    assert r.returncode == 2 and "--t_mode direct: rife_hdv3 predicts t = 0.5 only" in r.stderr

@@ -209,12 +209,26 @@ class _Job:
     out: list = field(default_factory=list)     # filled with the result
 
 
-class Engine:
-    """Runs an interpolator on batches of (I0, I1, t) jobs; bisection for t = 0.5-only models."""
+T_MODES = ("auto", "halve", "direct")
 
-    def __init__(self, interp: Interpolator, device: torch.device, batch: int, scale: float):
-        self.interp, self.device, self.batch, self.scale = interp, device, batch, scale
+
+class Engine:
+    """Runs an interpolator on batches of (I0, I1, t) jobs. A dyadic t (1/4, 3/8, ...) is made by halving
+    (t = 0.5 predictions, recursively) for models that predict t = 0.5 only, and with ``t_mode`` "auto"
+    for those that do better that way (``prefers_halving``: the shipped vfilib model); "halve" does so for
+    every model, "direct" never (any-t models only). Other t, and t = 0.5, go in batches."""
+
+    def __init__(self, interp: Interpolator, device: torch.device, batch: int, scale: float, t_mode: str = "auto"):
+        if t_mode not in T_MODES:
+            raise UsageError(f"--t_mode {t_mode}: choose from {', '.join(T_MODES)}")
+        self.interp, self.device, self.batch, self.scale, self.t_mode = interp, device, batch, scale, t_mode
         self.pending: list[_Job] = []
+
+    def halves(self, t: Fraction) -> bool:
+        if not self.interp.supports_any_t:
+            return True
+        wanted = self.t_mode == "halve" or (self.t_mode == "auto" and self.interp.prefers_halving)
+        return wanted and t != Fraction(1, 2) and is_dyadic(t)
 
     def submit(self, a: torch.Tensor, b: torch.Tensor, t: Fraction) -> _Job:
         if not self.interp.supports_any_t and not is_dyadic(t):
@@ -230,26 +244,27 @@ class Engine:
         jobs, self.pending = self.pending, []
         if not jobs:
             return
-        if self.interp.supports_any_t:
-            for k in range(0, len(jobs), self.batch):
-                part = jobs[k:k + self.batch]
-                a = torch.cat([j.a for j in part])
-                b = torch.cat([j.b for j in part])
-                t = torch.tensor([float(j.t) for j in part], device=self.device)
-                outs = self.interp(a, b, t, self.scale)
-                self._check(outs)
-                for j, o in zip(part, outs):
-                    j.out.append(o[None])
-        else:
-            for j in jobs:
-                a, b, t = j.a, j.b, j.t
-                while True:
-                    mid = self.interp(a, b, torch.full((1,), 0.5, device=self.device), self.scale)
-                    self._check(mid)
-                    if t == Fraction(1, 2):
-                        break
-                    a, b, t = (a, mid, t * 2) if t < Fraction(1, 2) else (mid, b, t * 2 - 1)
-                j.out.append(mid)
+        direct = [j for j in jobs if not self.halves(j.t)]
+        for k in range(0, len(direct), self.batch):
+            part = direct[k:k + self.batch]
+            a = torch.cat([j.a for j in part])
+            b = torch.cat([j.b for j in part])
+            t = torch.tensor([float(j.t) for j in part], device=self.device)
+            outs = self.interp(a, b, t, self.scale)
+            self._check(outs)
+            for j, o in zip(part, outs):
+                j.out.append(o[None])
+        for j in jobs:
+            if not self.halves(j.t):
+                continue
+            a, b, t = j.a, j.b, j.t
+            while True:
+                mid = self.interp(a, b, torch.full((1,), 0.5, device=self.device), self.scale)
+                self._check(mid)
+                if t == Fraction(1, 2):
+                    break
+                a, b, t = (a, mid, t * 2) if t < Fraction(1, 2) else (mid, b, t * 2 - 1)
+            j.out.append(mid)
 
     def _check(self, x: torch.Tensor) -> None:
         if not torch.isfinite(x).all():
@@ -417,7 +432,7 @@ def interpolate_file(src: Path, dst: Path | None, interp: Interpolator, factor: 
                      fps: float | None = None, in_fps: float | None = None, device="cpu", batch: int = 1,
                      scale: float = 1.0, cuts: bool = True, dedup: bool = False, start: float = 0.0,
                      duration: float | None = None, codec: str | None = None, crf: int = 18,
-                     overwrite: bool = False, progress: bool = True) -> tuple[Path, Stats]:
+                     overwrite: bool = False, progress: bool = True, t_mode: str = "auto") -> tuple[Path, Stats]:
     """Interpolate a video file or frame folder into ``dst`` (default: a name beside ``src``)."""
     src = Path(src)
     device = torch.device(device)
@@ -454,7 +469,7 @@ def interpolate_file(src: Path, dst: Path | None, interp: Interpolator, factor: 
         bg = BackgroundWriter(sink)
         span = Fraction(duration) if duration else info.duration
         total = int(math.ceil(float(span * out_rate))) if span else None
-        engine = Engine(interp, device, batch, scale)
+        engine = Engine(interp, device, batch, scale, t_mode)
         try:
             stats = run(src, reader, bg, engine, factor, out_rate if not factor else None, cuts, dedup, progress, total)
         finally:
@@ -472,14 +487,14 @@ def interpolate_file(src: Path, dst: Path | None, interp: Interpolator, factor: 
 
 
 def interpolate_pair(a: Path, b: Path, times: list[float], dst: Path, interp: Interpolator, device="cpu",
-                     scale: float = 1.0, overwrite: bool = False) -> list[Path]:
+                     scale: float = 1.0, overwrite: bool = False, t_mode: str = "auto") -> list[Path]:
     """The frames at ``times`` between two images, as PNGs in the folder ``dst``."""
     i0, i1 = read_image(a), read_image(b)
     if i0.shape != i1.shape:
         raise UsageError(f"{a} and {b} differ in size: {i0.shape[1]}x{i0.shape[0]} vs {i1.shape[1]}x{i1.shape[0]}")
     target = AtomicOutput(Path(dst), overwrite, folder=True)
     try:
-        engine = Engine(interp, torch.device(device), len(times), scale)
+        engine = Engine(interp, torch.device(device), len(times), scale, t_mode)
         ta, tb = (torch.from_numpy(x).permute(2, 0, 1)[None].to(device) for x in (i0, i1))
         jobs = [engine.submit(ta, tb, Fraction(t).limit_denominator(1000)) for t in times]
         engine.flush()
@@ -525,6 +540,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--overwrite", action="store_true", help="replace an existing output")
     ap.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: cuda when there is a GPU)")
     ap.add_argument("--batch", type=int, help="frame pairs per model call (default 8 on CUDA, 1 on CPU)")
+    ap.add_argument("--t_mode", default="auto", choices=T_MODES,
+                    help="how 1/4, 3/8, ... are made: auto (halving for RIFE HDv3 and the shipped vfilib model, "
+                    "which do better that way; directly for others), halve, direct (any-t models)")
     ap.add_argument("--scale", type=float, default=1.0, help="vfilib/RIFE working scale: 0.5 for 2K, 0.25 for 4K")
     ap.add_argument("--tile", type=int, default=0, help="vfilib: full-resolution stage in tiles of this size")
     ap.add_argument("--amp", default="fp32", choices=[a for a in AMP_MODES if a != "off"])
@@ -614,16 +632,18 @@ def main(argv=None) -> int:
         interp = load_method(args.model, args.checkpoint, device, args.amp, args.tile, args.graph, args.compile,
                              args.ssm_dtype)
         load_s = time.perf_counter() - t_load
+        if args.t_mode == "direct" and not interp.supports_any_t:
+            raise UsageError(f"--t_mode direct: {interp.name} predicts t = 0.5 only (use auto or halve)")
         label = "checkpoint " + args.checkpoint if args.checkpoint else args.model
         if mode == "pair":
             a, b = args.inputs
             dst = args.output or a.with_name(f"{a.stem}_{b.stem}_between")
-            names = interpolate_pair(a, b, args.times, dst, interp, device, args.scale, args.overwrite)
+            names = interpolate_pair(a, b, args.times, dst, interp, device, args.scale, args.overwrite, args.t_mode)
             print(f"[vfilib] {label}: {len(names)} frame(s) between {a.name} and {b.name} -> {dst}")
             return 0
         path, s = interpolate_file(args.inputs[0], args.output, interp, args.factor, args.fps, args.in_fps, device,
                                    args.batch, args.scale, not args.no_cuts, args.dedup, args.start, args.duration,
-                                   args.codec, args.crf, args.overwrite, not args.quiet)
+                                   args.codec, args.crf, args.overwrite, not args.quiet, args.t_mode)
         s.load_s = load_s
         if args.stats:
             atomic_write(args.stats, lambda f: json.dump({"model": label, "device": str(device), "output": str(path),

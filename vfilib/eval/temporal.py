@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from ..core.paths import DataPaths, repo_path
 from ..core.tables import append_rows, provenance
@@ -95,7 +96,8 @@ def evaluate_clip(interp: Interpolator, frames: list[torch.Tensor], factor: int,
 
 
 def run(methods: list[Interpolator], factors=(2, 4, 8), cache: Path | None = None, max_windows: int = 4,
-        length: int = 17, use_lpips: bool = True, device="cpu", out: Path | None = None) -> pd.DataFrame:
+        length: int = 17, use_lpips: bool = True, device="cpu", out: Path | None = None,
+        progress: bool = True) -> pd.DataFrame:
     cache = Path(cache or DataPaths().embedded)
     if any((length - 1) % f for f in factors):
         raise ValueError(f"window length {length} must be 1 + a multiple of every factor {list(factors)}")
@@ -107,13 +109,17 @@ def run(methods: list[Interpolator], factors=(2, 4, 8), cache: Path | None = Non
         print(f"[temporal] LPIPS / tLP off: {e}")
         lp = None
     rows = []
+    bar = tqdm(total=len(wins) * len(methods) * len(factors), desc="temporal", unit="run", disable=not progress)
     for clip, start in wins:
         frames = [f for f in load_frames([cache / "frames" / clip / frame_name(start + k, m["clips"][clip]["ext"])
                                            for k in range(length)])]
         for interp in methods:
             for f in factors:
+                bar.set_postfix_str(f"{interp.name} x{f} {clip}")
                 r = evaluate_clip(interp, frames, f, lp, device)
+                bar.update()
                 rows.append({"method": interp.name, "factor": f, "clip": f"{clip}/{start}-{start + length - 1}", **r})
+    bar.close()
     table = pd.DataFrame(rows)
     summary = table.groupby(["method", "factor"], sort=False).mean(numeric_only=True).reset_index()
     summary["windows"] = len(wins)
@@ -126,11 +132,15 @@ def run(methods: list[Interpolator], factors=(2, 4, 8), cache: Path | None = Non
 
 
 def main(argv=None) -> int:
+    from .interpolators import RecursiveT
     from .peers import PEERS, from_checkpoint, make_peer
 
     ap = argparse.ArgumentParser(prog="vfilib temporal", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--methods", nargs="+", default=["rife_hdv3", "rife_v39", "blend"], choices=sorted(PEERS))
+    ap.add_argument("--methods", nargs="*", default=["vfilib", "rife_hdv3", "rife_v39", "dis", "blend"], choices=sorted(PEERS),
+                    help="peers with t direct (vfilib: the shipped weights); the defaults make the whole table")
+    ap.add_argument("--recursive", nargs="*", default=["vfilib"], choices=sorted(PEERS),
+                    help="peers also run by halving (t = 0.5 recursively), as name(recursive)")
     ap.add_argument("--ckpt", nargs="*", default=[], help="vfilib checkpoints")
     ap.add_argument("--factors", type=int, nargs="+", default=[2, 4, 8])
     ap.add_argument("--set", type=Path, help="prepared set with every frame stored (default: the embedded clips)")
@@ -143,7 +153,10 @@ def main(argv=None) -> int:
     if any(f < 2 for f in args.factors):
         ap.error(f"--factors must be at least 2, got {args.factors}")
     try:
-        methods = [make_peer(m, args.device) for m in args.methods] + [from_checkpoint(c, args.device) for c in args.ckpt]
+        methods = ([make_peer(m, args.device) for m in args.methods] + [from_checkpoint(c, args.device) for c in args.ckpt]
+                   + [RecursiveT(make_peer(m, args.device)) for m in args.recursive])
+        if not methods:
+            ap.error("nothing to evaluate: give --methods, --ckpt or --recursive")
         table = run(methods, args.factors, args.set, args.windows, args.length, not args.no_lpips, args.device,
                     repo_path(args.out))
     except (ValueError, FileNotFoundError) as e:
