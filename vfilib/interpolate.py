@@ -541,8 +541,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: cuda when there is a GPU)")
     ap.add_argument("--batch", type=int, help="frame pairs per model call (default 8 on CUDA, 1 on CPU)")
     ap.add_argument("--t_mode", default="auto", choices=T_MODES,
-                    help="how 1/4, 3/8, ... are made: auto (halving for RIFE HDv3 and the shipped vfilib model, "
-                    "which do better that way; directly for others), halve, direct (any-t models)")
+                    help="how 1/4, 3/8, ... are made: auto (by halving for vfilib models, which do better that "
+                    "way, and for RIFE HDv3, which predicts 1/2 only; directly for the others), halve, direct")
     ap.add_argument("--scale", type=float, default=1.0, help="vfilib/RIFE working scale: 0.5 for 2K, 0.25 for 4K")
     ap.add_argument("--tile", type=int, default=0, help="vfilib: full-resolution stage in tiles of this size")
     ap.add_argument("--amp", default="fp32", choices=[a for a in AMP_MODES if a != "off"])
