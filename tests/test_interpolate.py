@@ -360,22 +360,23 @@ class Recorder(Interpolator):
         return Blend()(i0, i1, t)
 
 
-@pytest.mark.parametrize("prefers,mode,calls", [
-    (True, "auto", [0.5, 0.5, 0.5, 0.5, 0.5]),       # 1/2 batched, then 1/4 and 3/4 by halving
-    (False, "auto", [0.25, 0.5, 0.75]),              # any-t models without the preference: direct
-    (True, "direct", [0.25, 0.5, 0.75]),
-    (False, "halve", [0.5, 0.5, 0.5, 0.5, 0.5]),
+@pytest.mark.parametrize("prefers,mode,n,calls", [
+    (True, "auto", 4, [0.5] * 3),                  # 1/2 batched, then 1/4 and 3/4 from it: one call each
+    (True, "auto", 8, [0.5] * 7),                  # every midpoint of the pair made once, as many calls as direct
+    (False, "auto", 4, [0.25, 0.5, 0.75]),         # any-t models without the preference: direct
+    (True, "direct", 4, [0.25, 0.5, 0.75]),
+    (False, "halve", 4, [0.5] * 3),
 ])
-def test_dyadic_t_by_halving_where_the_model_does_better_that_way(prefers, mode, calls):
+def test_dyadic_t_by_halving_where_the_model_does_better_that_way(prefers, mode, n, calls):
     from vfilib.interpolate import Engine
     interp = Recorder(prefers)
     engine = Engine(interp, torch.device("cpu"), batch=8, scale=1.0, t_mode=mode)
     a, b = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
-    jobs = [engine.submit(a, b, Fraction(k, 4)) for k in (1, 2, 3)]
+    jobs = [engine.submit(a, b, Fraction(k, n)) for k in range(1, n)]
     engine.flush()
     assert sorted(interp.ts) == sorted(calls)
-    for k, j in zip((1, 2, 3), jobs):                      # blend halved is blend at t: same frames either way
-        assert torch.allclose(j.out[0], torch.full_like(a, k / 4))
+    for k, j in enumerate(jobs, 1):                        # blend halved is blend at t: same frames either way
+        assert torch.allclose(j.out[0], torch.full_like(a, k / n))
 
 
 def test_non_dyadic_t_stays_direct_and_direct_mode_needs_an_any_t_model(tmp_path):
