@@ -1,10 +1,10 @@
 """The speed benchmark CLI and the per-part profile, on CPU (GPU figures: results/speed.csv)."""
-import pandas as pd
 
 import torch
 
 from vfilib import bench
 from vfilib.config import preset
+from vfilib.core.tables import read_table
 from vfilib.models import build_model
 
 
@@ -29,7 +29,7 @@ def test_speed_rows_name_kernels_and_replace_on_rerun(tmp_path):
             "--fused", "auto", "off", "--out", str(out)]
     bench.main(argv)
     bench.main(argv)
-    df = pd.read_csv(out)
+    df = read_table(out)
     assert len(df) == 1                                   # CPU: fused is never used, so one row, replaced
     row = df.iloc[0]
     assert row["kernels"] == "plain" and row["exec"] == "eager" and row["median_ms"] > 0
@@ -40,6 +40,6 @@ def test_graph_modes_are_skipped_off_cuda(tmp_path, capsys):
     out = tmp_path / "speed.csv"
     bench.main(["speed", "--presets", "tiny", "--res", "256", "--iters", "1", "--warmup", "1", "--device", "cpu",
                 "--exec", "eager", "compiled+graph", "--out", str(out)])
-    df = pd.read_csv(out)
+    df = read_table(out)
     assert list(df["exec"]) == ["eager"]
     assert "skipped compiled+graph 256 fp32: CUDA graphs need a CUDA device" in capsys.readouterr().out

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from vfilib.core.tables import append_rows
+from vfilib.core.tables import append_rows, read_table
 
 
 def test_append_rows_replaces_by_key_and_keeps_the_rest(tmp_path):
@@ -34,3 +34,13 @@ def test_headline_table_is_made_from_rows_and_replaces_only_its_readme_block(tmp
     assert (tmp_path / "h.md").read_text() == headline.markdown(rows, str(tmp_path / "h.csv"))
     new = readme.read_text()
     assert "old numbers" not in new and new.startswith("intro\n") and new.endswith("outro\n") and lines[3] in new
+
+
+def test_commit_hashes_that_look_like_numbers_stay_text(tmp_path):
+    # a short hash of digits only, or digits with one 'e', reads as a number unless told otherwise
+    path = tmp_path / "t.csv"
+    append_rows(path, [{"commit": "5023965", "psnr": 30.0}])
+    append_rows(path, [{"commit": "1234e56", "psnr": 31.0}])
+    back = read_table(path)
+    assert list(back["commit"]) == ["5023965", "1234e56"]
+    assert "5023965" in path.read_text() and "1234e56" in path.read_text()   # written back unchanged

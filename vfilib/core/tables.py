@@ -61,13 +61,20 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     return atomic_write(path, lambda f: df.to_csv(f, index=False))
 
 
+#: Provenance columns are text even when they look like numbers: a short commit hash of digits only
+#: ("5023965") or of the form "1234e56" would otherwise come back as an int or a float (and be
+#: written back that way on the next append).
+TEXT_COLUMNS = {"commit": str, "device": str, "torch": str, "date": str}
+
+
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """A results CSV (empty frame if missing); a malformed file is an error naming it."""
+    """A results CSV (empty frame if missing), provenance columns as text; a malformed file is an
+    error naming it."""
     path = Path(path)
     if not path.exists() or not path.stat().st_size:
         return pd.DataFrame()
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(path, dtype=TEXT_COLUMNS)
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not a readable CSV table ({str(e).splitlines()[0]}); fix or move it "
                          "and run again (nothing was written)") from None
