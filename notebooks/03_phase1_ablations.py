@@ -15,6 +15,8 @@ steps = 60
 data = "embedded"
 settings = {}
 force = False
+jobs = 1                      # rows at once: 1 in order, N > 1 in N processes (each on its own GPU where
+                              # there are GPUs, else on its share of the cores), 0 one per GPU
 smoke = True                  # the cpu profile's runs are far too short to rank anything
 
 # %%
@@ -25,7 +27,7 @@ from vfilib.reports.tables import label_experiments, latex_table
 from vfilib.workbook import run_grid
 
 table = label_experiments(run_grid(experiments, preset, 1, steps, data, settings, None, results_dir, runs_dir,
-                                   force, profile), preset)
+                                   force, profile, jobs), preset)
 cols = ["experiment", "what", "params_M", "val_psnr", "val_ssim", "steps", "crop", "data", "validation", "config_hash"]
 display(table[cols])
 

@@ -13,6 +13,8 @@ steps = 60
 data = "embedded"
 settings = {}
 force = False
+jobs = 1                      # rows at once: 1 in order, N > 1 in N processes (each on its own GPU where
+                              # there are GPUs, else on its share of the cores), 0 one per GPU
 smoke = True
 
 # %%
@@ -24,7 +26,7 @@ from vfilib.workbook import main_checkpoint, run_grid
 
 phase1 = main_checkpoint("exp1c", preset, 1, steps, data, settings, None, results_dir, runs_dir, profile)
 table = label_experiments(run_grid(experiments, preset, 2, steps, data, settings, phase1, results_dir, runs_dir,
-                                   force, profile), preset)
+                                   force, profile, jobs), preset)
 display(table[["experiment", "what", "params_M", "val_psnr", "val_ssim", "steps", "evaluate_only", "data", "validation"]])
 latex_table(table[["experiment", "what", "params_M", "val_psnr", "val_ssim"]].rename(columns={
     "params_M": "params (M)", "val_psnr": "PSNR (dB)", "val_ssim": "SSIM"}), "phase2_ablations",

@@ -15,6 +15,8 @@ steps = 60
 data = "embedded"             # None: as each experiment says (x4k / mixed, with VFILIB_X4K and VFILIB_VIMEO)
 settings = {"scale": 0.5}
 force = False
+jobs = 1                      # rows at once: 1 in order, N > 1 in N processes (each on its own GPU where
+                              # there are GPUs, else on its share of the cores), 0 one per GPU
 smoke = True
 
 # %%
@@ -29,7 +31,7 @@ base = {k: v for k, v in settings.items() if k != "scale"}
 phase1 = main_checkpoint("exp1c", preset, 1, steps, data, base, None, results_dir, runs_dir, profile)
 phase2 = main_checkpoint("exp2c", preset, 2, steps, data, base, phase1, results_dir, runs_dir, profile)
 table = label_experiments(run_grid(experiments, preset, 3, steps, data, settings, phase2, results_dir, runs_dir,
-                                   force, profile), preset)
+                                   force, profile, jobs), preset)
 display(table[["experiment", "what", "val_psnr", "val_ssim", "steps", "crop", "scale", "data", "validation"]])
 latex_table(table[["experiment", "what", "crop", "scale", "val_psnr", "val_ssim"]].rename(columns={
     "val_psnr": "PSNR (dB)", "val_ssim": "SSIM"}), "phase3_ablations",

@@ -67,11 +67,58 @@ def test_grid_reuses_a_run_only_with_the_same_config(work, capsys):
 
 
 def test_committed_rows_never_decide_what_runs(work, capsys):
-    """A results row without its checkpoint (a fresh clone) is not taken as a finished run."""
+    """A results row without its checkpoint (a fresh clone) is not taken as a finished run. (Run here
+    with jobs=2: the row goes through `python -m vfilib.workbook execute` in a process of its own.)"""
     import shutil
     shutil.rmtree(work["runs"] / "exp1a_tiny")
-    run_grid(["exp1a"], "tiny", 1, 4, "embedded", TINY, results_dir=work["results"], runs=work["runs"])
-    assert "exp1a_tiny (config" in capsys.readouterr().out
+    rows = run_grid(["exp1a"], "tiny", 1, 4, "embedded", TINY, results_dir=work["results"], runs=work["runs"], jobs=2)
+    out = capsys.readouterr().out
+    assert "exp1a_tiny (config" in out and "started (CPU" in out and "done in" in out
+    assert rows["exp_name"].tolist() == ["exp1a_tiny"] and (work["runs"] / "exp1a_tiny" / "last.pt").is_file()
+    assert (work["runs"] / "notebooks" / "02_phase1_train_exp1a_tiny.ipynb").is_file()
+
+
+def test_grid_slots_give_each_row_a_gpu_or_a_share_of_the_cores():
+    from vfilib.workbook import grid_slots
+    assert [s["CUDA_VISIBLE_DEVICES"] for s in grid_slots(0, gpus=["0", "1", "3"])] == ["0", "1", "3"]
+    assert [s["CUDA_VISIBLE_DEVICES"] for s in grid_slots(4, gpus=["2", "5"])] == ["2", "5", "2", "5"]
+    cpu = grid_slots(2, gpus=[], cpus=8)
+    assert len(cpu) == 2 and all(s["OMP_NUM_THREADS"] == "4" and s["CUDA_VISIBLE_DEVICES"] == "" for s in cpu)
+    assert grid_slots(3, gpus=[], cpus=2)[0]["OMP_NUM_THREADS"] == "1"      # never 0 threads
+    assert len(grid_slots(0, gpus=[], cpus=2)) == 1                          # no GPUs: rows in order
+    with pytest.raises(ValueError, match="jobs=-1"):
+        grid_slots(-1, gpus=[])
+
+
+def test_parallel_rows_keep_going_past_a_failure_and_name_it(tmp_path):
+    import sys
+    from vfilib.workbook import run_parallel
+    ok = [sys.executable, "-c", "import os; print('threads', os.environ['OMP_NUM_THREADS'])"]
+    bad = [sys.executable, "-c", "import sys; print('[workbook] FAILED: cell 3 broke', file=sys.stderr); sys.exit(1)"]
+    tasks = [("a", ok, tmp_path / "a.log"), ("b", bad, tmp_path / "b.log"), ("c", ok, tmp_path / "c.log")]
+    failed = run_parallel(tasks, [{"OMP_NUM_THREADS": "3"}, {"OMP_NUM_THREADS": "3"}], poll=0.05)
+    assert failed == [f"b: cell 3 broke ({tmp_path / 'b.log'})"]
+    assert (tmp_path / "a.log").read_text() == (tmp_path / "c.log").read_text() == "threads 3\n"   # c waited for a slot
+
+
+def test_interrupting_a_parallel_grid_stops_its_rows(tmp_path, monkeypatch):
+    import os
+    import sys
+    import time
+    from vfilib.workbook import run_parallel
+    pid_file, real_sleep = tmp_path / "pid", time.sleep
+
+    def interrupt(_):                      # Ctrl-C while the row runs
+        while not pid_file.exists():
+            real_sleep(0.05)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("vfilib.workbook._pause", interrupt)
+    row = [sys.executable, "-c", f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"]
+    with pytest.raises(KeyboardInterrupt):
+        run_parallel([("row", row, tmp_path / "row.log")], [{}, {}])
+    with pytest.raises(ProcessLookupError):                                   # stopped and reaped
+        os.kill(int(pid_file.read_text()), 0)
 
 
 def test_failure_names_notebook_and_cell(work):
