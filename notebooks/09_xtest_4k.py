@@ -24,6 +24,7 @@ from IPython.display import display
 
 from vfilib.core.paths import DataPaths, repo_path
 from vfilib.eval import benchmark as B
+from vfilib.eval.interpolators import RecursiveT
 from vfilib.eval.peers import from_checkpoint, make_peer
 from vfilib.interpolate import interpolate_file
 from vfilib.reports import figures as viz
@@ -35,18 +36,21 @@ found = [p for p in (runs_dir / f"exp3d_{preset}" / "last.pt", runs_dir / f"exp2
 ckpt = checkpoint or (str(found[0]) if found else None)       # None: the shipped weights
 ours = from_checkpoint(ckpt)
 ours.name = f"vfilib {Path(ckpt).parent.name}" if ckpt else "vfilib"
-methods = [make_peer(p) for p in peers] + [ours]
+halving = RecursiveT(ours)                                     # the same model, 1/8 ... 7/8 by halving (as the video tool)
+methods = [make_peer(p) for p in peers] + [ours, halving]
 
 # %%
 benches = ("xtest_2k", "xtest_4k") if xtest_path else ("embedded_8x",)
 rows = []
 for name in benches:
     t = B.run(name, methods, xtest_path, max_samples=max_samples, out=results_dir / "benchmarks.csv",
-              checkpoints={ours.name: str(ckpt)}, progress=False, protocol_overrides={"flow_scale": scale})
+              checkpoints={ours.name: str(ckpt), halving.name: str(ckpt)}, progress=False,
+              protocol_overrides={"flow_scale": scale})
     rows.append(t)
 table = pd.concat(rows)
 display(table[["bench", "split", "method", "n", "psnr", "ssim", "sec_per_frame", "data"]].round(3))
-latex_table(table[["split", "method", "psnr", "ssim"]], "xtest_8x", "8x interpolation, t = k/8 (RIFE HDv3 by bisection).",
+latex_table(table[["split", "method", "psnr", "ssim"]], "xtest_8x",
+            "8x interpolation, t = k/8 (RIFE HDv3 and (recursive) rows by halving, the others with t directly).",
             results_dir, rows=table, smoke=profile == "cpu", profile=profile)
 b = B.BENCHMARKS[benches[0]]
 ds = b.loader(xtest_path or b.default_root(), b.splits[0])

@@ -115,6 +115,21 @@ def test_tta_and_recursion_are_exact_for_linear_methods():
     assert torch.allclose(RecursiveT(Blend())(i0, i1, t), direct, atol=1e-6)
 
 
+def test_recursion_passes_the_working_scale_and_channel_order_on():
+    calls = []
+
+    class Half(Blend):
+        channel_order = "BGR"
+
+        def __call__(self, i0, i1, t, scale=1.0):
+            calls.append((t.tolist(), scale))
+            return super().__call__(i0, i1, t, scale)
+
+    rec = RecursiveT(Half())
+    rec(*torch.rand(2, 1, 3, 8, 8), torch.tensor([0.375]), 0.25)   # 1/2, then 1/4 of [0, 1/2], then 3/8
+    assert calls == [([0.5], 0.25)] * 3 and rec.channel_order == "BGR"
+
+
 def test_minterpolate_peer_runs_through_pyav():
     base = torch.rand(1, 3, 32, 48)
     out = Minterpolate()(base, base, torch.tensor([0.5]))

@@ -152,6 +152,32 @@ def test_preview_start_and_duration(tmp_path):
     assert s.frames_in == 10 and len(times) == 20 and times[0] == pytest.approx(0.0)
 
 
+def test_preview_of_an_mpeg_program_stream_starts_where_asked(tmp_path):
+    """An .mpg starts at 0.54 s and seeks by bytes, landing past the target key frame (found with the
+    Kivy examples' cityCC0.mpg: --start 2 --duration 1 gave 14 frames instead of 25). --start counts
+    from the file's first frame, as ffmpeg's -ss does."""
+    src = tmp_path / "c.mpg"
+    with av.open(str(src), "w", format="mpeg") as c:
+        v = c.add_stream("mpeg2video", rate=25)
+        v.width, v.height, v.pix_fmt, v.gop_size = 64, 48, "yuv420p", 12
+        for i in range(125):
+            img = np.full((48, 64, 3), min(2 * i, 255), np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for p in v.encode(frame):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    with av.open(str(src)) as c:
+        assert c.start_time > 0                                # the muxer's 0.5 s offset: what made it wrong
+    path, s = interpolate_file(src, tmp_path / "p.mp4", Blend(), factor=2, start=2.0, duration=1.0, progress=False)
+    assert s.frames_in == 25 and s.frames_out == 50
+    with av.open(str(path)) as c:
+        first = next(c.decode(video=0))
+        level = first.to_ndarray(format="rgb24").mean()
+    assert float(first.time) == pytest.approx(0.0) and abs(level - 100) < 3, level    # frame 50 of the input
+
+
 # ----------------------------------------------------------------------------- never lose a file
 def test_refuses_to_overwrite_and_replaces_only_with_overwrite(tmp_path):
     src = make_clip(tmp_path / "c.mp4")

@@ -9,10 +9,12 @@
 
 (``python -m vfilib.interpolate`` is the same command.)
 
-Which model runs: the shipped vfilib weights (``weights/vfilib.pt``, any t directly; its card is
-``weights/MODEL_CARD.md``) when this checkout has them; otherwise RIFE HDv3 for 2x, 4x, 8x (it predicts t = 0.5 and reaches 1/4, 3/8, ... by bisection) and
-Practical-RIFE v3.9 for other rates (e.g. 25 -> 60 fps: any t). ``--model`` picks another,
-``--checkpoint`` runs a training checkpoint.
+Which model runs: the shipped vfilib weights (``weights/vfilib.pt``, its card is
+``weights/MODEL_CARD.md``) when this checkout has them: any t, and 1/4, 3/8, ... of 4x and 8x by
+halving (midpoints of midpoints), which it does better than asking for t directly. Otherwise RIFE
+HDv3 for 2x, 4x, 8x (it predicts t = 0.5 only and reaches 1/4, 3/8, ... by halving) and Practical-RIFE
+v3.9 for other rates (e.g. 25 -> 60 fps: any t). ``--model`` picks another, ``--checkpoint`` runs a
+training checkpoint.
 
 Timing comes from the input's timestamps: output frame times are the input's (``--factor k``: k
 frames per input interval) or a regular grid at ``--fps`` from the first frame; a variable-rate clip
@@ -469,8 +471,7 @@ def interpolate_file(src: Path, dst: Path | None, interp: Interpolator, factor: 
     try:
         sink = FolderWriter(target.tmp) if folder else VideoWriter(
             target.tmp, info, out_rate, codec, crf, source=src if src.is_file() else None,
-            start=Fraction(start).limit_denominator(1_000_000) if start else Fraction(0),
-            duration=Fraction(duration).limit_denominator(1_000_000) if duration else None)
+            window=(getattr(reader, "start", None), getattr(reader, "end", None)))
         if start and not src.is_file():
             raise UsageError("--start / --duration apply to video files")
         bg = BackgroundWriter(sink)

@@ -6,6 +6,7 @@ read back on another machine: :func:`decode_frames` can insist on a count).
 """
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -160,7 +161,16 @@ class VideoReader:
         self.info = StreamInfo(cc.width, cc.height, rate, s.frames or 0, dur, depth, cc.pix_fmt or "",
                                {k: getattr(cc, k, None) for k in ("color_range", "colorspace", "color_primaries", "color_trc")},
                                bool(self.container.streams.audio), bool(self.container.streams.subtitles))
-        self.start, self.duration, self.prefetch = Fraction(start).limit_denominator(1_000_000), duration, prefetch
+        # --start counts from the file's first timestamp (as ffmpeg's -ss and players do): an MPEG
+        # program stream, for one, starts at 0.54 s
+        tb = s.time_base
+        self.origin = (Fraction(self.container.start_time, 1_000_000) if self.container.start_time is not None
+                       else Fraction(s.start_time or 0) * tb)
+        start = Fraction(start).limit_denominator(1_000_000)
+        self.start = self.origin + start if start else None              # window, in stream time
+        self.end = ((self.start or self.origin) + Fraction(duration).limit_denominator(1_000_000)
+                    if duration else None)
+        self.prefetch = prefetch
         self.first_time: Fraction | None = None
 
     def __iter__(self):
@@ -195,24 +205,34 @@ class VideoReader:
         finally:
             stop.set()
 
+    def _seeked(self):
+        """Decoded frames from a key frame at or before ``start``. Containers without an index (MPEG
+        program streams) seek by bytes and can land past the target: then seek again, earlier."""
+        s, margin = self.stream, Fraction(0)
+        while True:
+            target = max(self.start - margin, self.origin)
+            self.container.seek(int(target / s.time_base), stream=s, backward=True)
+            frames = self.container.decode(s)
+            first = next(frames, None)
+            if first is None or first.pts is None or Fraction(first.pts) * s.time_base <= self.start \
+                    or target <= self.origin:
+                return itertools.chain([first] if first is not None else [], frames)
+            margin = max(Fraction(1), 2 * margin)
+
     def _decode(self):
         import av
 
         s, fmt = self.stream, ("rgb48le" if self.info.bit_depth > 8 else "rgb24")
-        start = float(self.start)
-        if start > 0:
-            self.container.seek(int(start / s.time_base), stream=s, backward=True)
-        end = self.start + Fraction(self.duration).limit_denominator(1_000_000) if self.duration else None
         index, last = 0, None
         try:
-            for frame in self.container.decode(s):
+            for frame in (self._seeked() if self.start is not None else self.container.decode(s)):
                 if frame.pts is None:
                     t = (last + 1 / self.info.fps) if last is not None and self.info.fps else Fraction(0)
                 else:
                     t = Fraction(frame.pts) * s.time_base
-                if t < self.start:
+                if self.start is not None and t < self.start:
                     continue
-                if end is not None and t >= end:
+                if self.end is not None and t >= self.end:
                     break
                 last = t
                 if self.first_time is None:
@@ -237,7 +257,7 @@ class VideoWriter:
     TIME_BASE = Fraction(1, 90000)
 
     def __init__(self, tmp_path: Path, info: StreamInfo, rate: Fraction, codec: str | None = None, crf: int = 18,
-                 source: Path | None = None, start: Fraction = Fraction(0), duration: Fraction | None = None):
+                 source: Path | None = None, window: tuple[Fraction | None, Fraction | None] = (None, None)):
         import av
 
         self.av, self.path, self.info = av, Path(tmp_path), info
@@ -271,7 +291,9 @@ class VideoWriter:
                 except (AttributeError, TypeError, ValueError):
                     pass
         self.copies = {}
-        self.source, self.start, self.duration = source, start, duration
+        # a preview's window of the input (stream time, from VideoReader): audio and subtitles outside it
+        # are left out, and every stream is shifted so that the window starts at 0
+        self.source, self.window, self.shift = source, window, window[0] or Fraction(0)
         if source is not None:
             with av.open(str(source)) as src:
                 for s in list(src.streams.audio) + list(src.streams.subtitles):
@@ -294,7 +316,7 @@ class VideoWriter:
             frame = frame.reformat(format=self.pix_fmt, dst_colorspace=cs or None, dst_color_range=rng or None)
         except (TypeError, ValueError):
             frame = frame.reformat(format=self.pix_fmt)
-        pts = int(round((time - self.start) / self.TIME_BASE))
+        pts = int(round((time - self.shift) / self.TIME_BASE))
         pts = max(pts, self.last_pts + 1)                  # strictly increasing
         self.last_pts = pts
         frame.pts, frame.time_base = pts, self.TIME_BASE
@@ -316,7 +338,7 @@ class VideoWriter:
             pass
 
     def _copy_streams(self) -> None:
-        """Audio and subtitle packets of the input, unchanged, shifted by ``start`` (preview mode)."""
+        """Audio and subtitle packets of the input, unchanged; in preview mode those of the window, shifted."""
         av = self.av
         with av.open(str(self.source)) as src:
             streams = [src.streams[i] for i in self.copies]
@@ -325,9 +347,10 @@ class VideoWriter:
                     continue
                 tb = packet.time_base
                 t = Fraction(packet.pts if packet.pts is not None else packet.dts) * tb
-                if t < self.start or (self.duration is not None and t >= self.start + self.duration):
+                lo, hi = self.window
+                if (lo is not None and t < lo) or (hi is not None and t >= hi):
                     continue
-                shift = int(round(self.start / tb)) if tb else 0
+                shift = int(round(self.shift / tb)) if tb else 0
                 packet.pts = None if packet.pts is None else packet.pts - shift
                 packet.dts = packet.dts - shift
                 packet.stream = self.copies[packet.stream.index]

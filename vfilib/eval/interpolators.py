@@ -162,14 +162,16 @@ class RecursiveT(Interpolator):
     def __init__(self, base: Interpolator, max_depth: int = 6):
         self.base, self.max_depth = base, max_depth
         self.name = f"{base.name}(recursive)"
+        self.channel_order = base.channel_order
 
-    def _at(self, a, b, t: float, depth: int):
-        half = torch.full((a.shape[0],), 0.5)
-        mid = self.base(a, b, half)
+    def _at(self, a, b, t: float, depth: int, scale: float):
+        half = torch.full((a.shape[0],), 0.5, device=a.device)
+        mid = self.base(a, b, half, scale)
         if abs(t - 0.5) < 1e-9 or depth >= self.max_depth:
             return mid
-        return self._at(a, mid, 2 * t, depth + 1) if t < 0.5 else self._at(mid, b, 2 * t - 1, depth + 1)
+        return (self._at(a, mid, 2 * t, depth + 1, scale) if t < 0.5
+                else self._at(mid, b, 2 * t - 1, depth + 1, scale))
 
     def __call__(self, i0, i1, t, scale=1.0):
         ts = torch.as_tensor(t).flatten().tolist()
-        return torch.cat([self._at(i0[j:j + 1], i1[j:j + 1], ts[j], 1) for j in range(len(ts))])
+        return torch.cat([self._at(i0[j:j + 1], i1[j:j + 1], ts[j], 1, scale) for j in range(len(ts))])
