@@ -393,16 +393,17 @@ class Recorder(Interpolator):
     (True, "direct", 4, [0.25, 0.5, 0.75]),
     (False, "halve", 4, [0.5] * 3),
 ])
-def test_dyadic_t_by_halving_where_the_model_does_better_that_way(prefers, mode, n, calls):
+@pytest.mark.parametrize("batch", [8, 1, 2])              # 1: every job its own batch (the CPU default)
+def test_dyadic_t_by_halving_where_the_model_does_better_that_way(prefers, mode, n, calls, batch):
     from vfilib.interpolate import Engine
     interp = Recorder(prefers)
-    engine = Engine(interp, torch.device("cpu"), batch=8, scale=1.0, t_mode=mode)
-    a, b = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
-    jobs = [engine.submit(a, b, Fraction(k, n)) for k in range(1, n)]
+    engine = Engine(interp, torch.device("cpu"), batch=batch, scale=1.0, t_mode=mode)
+    pairs = [(torch.full((1, 3, 4, 4), float(p)), torch.full((1, 3, 4, 4), p + 1.0)) for p in range(2)]
+    jobs = [(p, k, engine.submit(a, b, Fraction(k, n))) for p, (a, b) in enumerate(pairs) for k in range(1, n)]
     engine.flush()
-    assert sorted(interp.ts) == sorted(calls)
-    for k, j in enumerate(jobs, 1):                        # blend halved is blend at t: same frames either way
-        assert torch.allclose(j.out[0], torch.full_like(a, k / n))
+    assert sorted(interp.ts) == sorted(calls * 2)          # per pair, whatever the batches
+    for p, k, j in jobs:                                   # blend halved is blend at t: same frames either way
+        assert torch.allclose(j.out[0], torch.full((1, 3, 4, 4), p + k / n))
 
 
 def test_non_dyadic_t_stays_direct_and_direct_mode_needs_an_any_t_model(tmp_path):

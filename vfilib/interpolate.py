@@ -225,6 +225,7 @@ class Engine:
             raise UsageError(f"--t_mode {t_mode}: choose from {', '.join(T_MODES)}")
         self.interp, self.device, self.batch, self.scale, self.t_mode = interp, device, batch, scale, t_mode
         self.pending: list[_Job] = []
+        self.memo: dict[tuple, tuple] = {}         # (id a, id b, t) -> (a, b, frame at t): the pair's midpoints
 
     def halves(self, t: Fraction) -> bool:
         if not self.interp.supports_any_t:
@@ -246,7 +247,16 @@ class Engine:
         jobs, self.pending = self.pending, []
         if not jobs:
             return
-        direct = [j for j in jobs if not self.halves(j.t)]
+        half_t = Fraction(1, 2)
+        direct = []
+        for j in jobs:
+            if self.halves(j.t):
+                continue
+            made = self._made(j, half_t) if j.t == half_t else None
+            if made is not None:                  # halving made it already (the pair's earlier batch)
+                j.out.append(made)
+            else:
+                direct.append(j)
         for k in range(0, len(direct), self.batch):
             part = direct[k:k + self.batch]
             a = torch.cat([j.a for j in part])
@@ -256,9 +266,10 @@ class Engine:
             self._check(outs)
             for j, o in zip(part, outs):
                 j.out.append(o[None])
-        # halving: each midpoint of a pair is made once (a pair's jobs share its frames), so 4x costs 3
-        # calls per pair and 8x 7, as directly; the t = 1/2 frames made in the batches above are reused
-        made = {(id(j.a), id(j.b), j.t): j.out[0] for j in direct if j.t == Fraction(1, 2)}
+                if j.t == half_t:
+                    self._keep(j, half_t, j.out[-1])
+        # halving: each midpoint of a pair is made once, here or in an earlier batch of the same pair (with
+        # --batch 1 every job is a batch), so 4x costs 3 calls per pair and 8x 7, as directly
         half = torch.full((1,), 0.5, device=self.device)
         for j in jobs:
             if not self.halves(j.t):
@@ -266,14 +277,27 @@ class Engine:
             lo, hi, a, b = Fraction(0), Fraction(1), j.a, j.b
             while True:
                 t = (lo + hi) / 2
-                key = (id(j.a), id(j.b), t)
-                if key not in made:
-                    made[key] = self.interp(a, b, half, self.scale)
-                    self._check(made[key])
+                made = self._made(j, t)
+                if made is None:
+                    made = self.interp(a, b, half, self.scale)
+                    self._check(made)
+                    self._keep(j, t, made)
                 if t == j.t:
                     break
-                lo, a, hi, b = (lo, a, t, made[key]) if j.t < t else (t, made[key], hi, b)
-            j.out.append(made[key])
+                lo, a, hi, b = (lo, a, t, made) if j.t < t else (t, made, hi, b)
+            j.out.append(made)
+        # pairs arrive in order: only the last job's pair can have more jobs in the next batch
+        last = jobs[-1]
+        self.memo = {k: v for k, v in self.memo.items() if v[0] is last.a and v[1] is last.b}
+
+    def _made(self, job: _Job, t: Fraction) -> torch.Tensor | None:
+        """The frame at ``t`` of the job's pair if it was made already (the pair's tensors, not their
+        ids, decide: a freed tensor's id can come back)."""
+        hit = self.memo.get((id(job.a), id(job.b), t))
+        return hit[2] if hit is not None and hit[0] is job.a and hit[1] is job.b else None
+
+    def _keep(self, job: _Job, t: Fraction, frame: torch.Tensor) -> None:
+        self.memo[(id(job.a), id(job.b), t)] = (job.a, job.b, frame)
 
     def _check(self, x: torch.Tensor) -> None:
         if not torch.isfinite(x).all():
