@@ -406,6 +406,33 @@ def test_dyadic_t_by_halving_where_the_model_does_better_that_way(prefers, mode,
         assert torch.allclose(j.out[0], torch.full((1, 3, 4, 4), p + k / n))
 
 
+def test_a_real_frame_is_written_before_its_interval_is_computed(tmp_path):
+    """The first frame shows at once, not after the first pair's model calls (minutes on a CPU)."""
+    from vfilib.data.video import VideoReader
+    from vfilib.interpolate import Engine, run
+    written = []
+
+    class Sink:
+        def write(self, image, when):
+            written.append(when)
+
+    class Watcher(Blend):
+        seen = []
+
+        def __call__(self, i0, i1, t, scale=1.0):
+            self.seen.append(len(written))
+            return super().__call__(i0, i1, t, scale)
+
+    reader = VideoReader(make_clip(tmp_path / "c.mp4", n=3))
+    try:
+        run("c.mp4", reader, Sink(), Engine(Watcher(), torch.device("cpu"), 1, 1.0), 4, None, cuts=False,
+            progress=False)
+    finally:
+        reader.close()
+    assert Watcher.seen[0] == 1 and Watcher.seen[3] == 5     # frame 0 out before pair 0's calls, frame 1 before pair 1's
+    assert len(written) == 12 and written == sorted(written)
+
+
 def test_non_dyadic_t_stays_direct_and_direct_mode_needs_an_any_t_model(tmp_path):
     from vfilib.interpolate import Engine
     interp = Recorder(True)

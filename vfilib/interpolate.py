@@ -418,6 +418,7 @@ def run(src, reader, sink, engine: Engine, factor: int | None, fps: Fraction | N
         for t, when in interval_outputs(a.time, nxt, origin, factor, fps):
             if t == 0 or b is None:
                 out.append((when, a.image))
+                drain()                  # a real frame goes out before its interval's frames are computed
             elif is_cut:
                 out.append((when, a.image if t < Fraction(1, 2) else b.image))
             else:
@@ -693,7 +694,7 @@ def main(argv=None) -> int:
           + (f", {s.dropped_repeats} repeats dropped" if s.dropped_repeats else "")
           + f") -> {s.frames_out} frames out ({s.out_fps:.3f} fps), {s.interpolated} interpolated, "
           f"{len(s.cuts)} scene cut(s) kept; {s.duration_out:.2f} s of video in {s.seconds:.1f} s "
-          f"({s.frames_out / max(s.seconds, 1e-9):.1f} output frames/s, first frame after {s.first_frame_s:.2f} s) "
+          f"({s.frames_out / max(s.seconds, 1e-9):.1f} output frames/s, first interpolated frame after {s.first_interp_s:.2f} s) "
           f"-> {path}")
     return 0
 
