@@ -44,3 +44,22 @@ def test_commit_hashes_that_look_like_numbers_stay_text(tmp_path):
     back = read_table(path)
     assert list(back["commit"]) == ["5023965", "1234e56"]
     assert "5023965" in path.read_text() and "1234e56" in path.read_text()   # written back unchanged
+
+
+def test_commit_is_dirty_for_code_changes_only(tmp_path, monkeypatch):
+    import subprocess
+    monkeypatch.delenv("VFILIB_COMMIT", raising=False)
+    from vfilib.core.tables import git_commit
+    git = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)  # noqa: E731
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "t.csv").write_text("a\n1\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    clean = git_commit(tmp_path)
+    assert len(clean) >= 7 and not clean.endswith("+dirty")
+    (tmp_path / "results" / "t.csv").write_text("a\n2\n")           # a run rewrote a committed table
+    assert git_commit(tmp_path) == clean
+    (tmp_path / "code.py").write_text("x = 2\n")                     # the code changed
+    assert git_commit(tmp_path) == clean + "+dirty"

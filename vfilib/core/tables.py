@@ -24,7 +24,8 @@ __all__ = ["REPO_ROOT", "append_rows", "atomic_write", "git_commit", "provenance
 
 
 def git_commit(root: Path = REPO_ROOT) -> str:
-    """Short commit hash, with '+dirty' when tracked files differ from it; 'unknown' outside git.
+    """Short commit hash, with '+dirty' when tracked files other than ``results/`` differ from it (a
+    run that rewrites the committed tables is not a code change); 'unknown' outside git.
     ``$VFILIB_COMMIT`` overrides it, for copies of the tree whose .git is not the tree's (the lent GPU).
     The notebooks' nbstripout clean filter is bypassed: it starts Python once per notebook, which made
     each ``git status`` take about 19 s in a fresh clone and every result row wait for it."""
@@ -34,7 +35,7 @@ def git_commit(root: Path = REPO_ROOT) -> str:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
                              text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-c", "filter.nbstripout.clean=cat", "status", "--porcelain",
-                                "--untracked-files=no"], cwd=root, capture_output=True, text=True,
+                                "--untracked-files=no", "--", ".", ":(exclude)results"], cwd=root, capture_output=True, text=True,
                                check=True).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
