@@ -378,11 +378,12 @@ class Recorder(Interpolator):
     """Blend that records the t of every call (an any-t model)."""
     name = "recorder"
 
-    def __init__(self, prefers_halving):
-        self.ts, self.prefers_halving = [], prefers_halving
+    def __init__(self, prefers_halving, any_t=True):
+        self.ts, self.sizes, self.prefers_halving, self.supports_any_t = [], [], prefers_halving, any_t
 
     def __call__(self, i0, i1, t, scale=1.0):
         self.ts += [round(float(x), 4) for x in t.flatten()]
+        self.sizes.append(len(t))
         return Blend()(i0, i1, t)
 
 
@@ -403,6 +404,23 @@ def test_dyadic_t_by_halving_where_the_model_does_better_that_way(prefers, mode,
     engine.flush()
     assert sorted(interp.ts) == sorted(calls * 2)          # per pair, whatever the batches
     for p, k, j in jobs:                                   # blend halved is blend at t: same frames either way
+        assert torch.allclose(j.out[0], torch.full((1, 3, 4, 4), p + k / n))
+
+
+@pytest.mark.parametrize("any_t,n,calls", [(True, 4, [2, 4]), (True, 8, [2, 4, 8]), (False, 4, [2, 4]),
+                                            (False, 8, [2, 4, 8])])
+def test_halving_batches_a_depth_of_every_pair_in_one_call(any_t, n, calls):
+    """Two pairs whose jobs share a batch: their midpoints in one call, then all quarter points, then all
+    eighths (for a t = 0.5-only model like RIFE HDv3 too), not one call per frame."""
+    from vfilib.interpolate import Engine, bisection_path
+    assert bisection_path(Fraction(3, 8)) == [(0, 1, F(1, 2)), (0, F(1, 2), F(1, 4)), (F(1, 4), F(1, 2), F(3, 8))]
+    interp = Recorder(True, any_t)
+    engine = Engine(interp, torch.device("cpu"), batch=16, scale=1.0)
+    pairs = [(torch.full((1, 3, 4, 4), float(p)), torch.full((1, 3, 4, 4), p + 1.0)) for p in range(2)]
+    jobs = [(p, k, engine.submit(a, b, Fraction(k, n))) for p, (a, b) in enumerate(pairs) for k in range(1, n)]
+    engine.flush()
+    assert interp.sizes == calls
+    for p, k, j in jobs:
         assert torch.allclose(j.out[0], torch.full((1, 3, 4, 4), p + k / n))
 
 
