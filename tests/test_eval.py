@@ -115,6 +115,24 @@ def test_tta_and_recursion_are_exact_for_linear_methods():
     assert torch.allclose(RecursiveT(Blend())(i0, i1, t), direct, atol=1e-6)
 
 
+def test_recursion_makes_each_midpoint_of_a_pair_once_across_samples():
+    calls = []
+
+    class Half(Blend):
+        def __call__(self, i0, i1, t, scale=1.0):
+            calls.append(scale)
+            return super().__call__(i0, i1, t, scale)
+
+    rec, (i0, i1) = RecursiveT(Half()), torch.rand(2, 1, 3, 8, 8)
+    for k in range(1, 8):                                   # an 8x window: 7 samples, frames loaded anew
+        out = rec(i0.clone(), i1.clone(), torch.tensor([k / 8]))
+        assert torch.allclose(out, Blend()(i0, i1, torch.tensor([k / 8])), atol=1e-6)
+    assert len(calls) == 7
+    rec(i0 + 0.1, i1, torch.tensor([0.25]))                 # another pair: made afresh
+    rec(i0, i1, torch.tensor([0.25]), 0.5)                  # another working scale: too
+    assert len(calls) == 11
+
+
 def test_recursion_passes_the_working_scale_and_channel_order_on():
     calls = []
 

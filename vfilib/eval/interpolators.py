@@ -157,21 +157,41 @@ class ModelInterpolator(Interpolator):
 
 
 class RecursiveT(Interpolator):
-    """Any dyadic t (k / 2^n) from a t = 0.5 interpolator by bisection (X-TEST's recursive 8x)."""
+    """Any dyadic t (k / 2^n) from a t = 0.5 interpolator by bisection (X-TEST's recursive 8x).
+
+    The midpoints of the last frame pair are kept (to 1/8: seven frames, 0.7 GB at 4K): the 7 targets of
+    an 8x window (separate samples, equal frames) cost 7 calls of the base, not 17."""
+
+    KEEP_DEPTH = 3
 
     def __init__(self, base: Interpolator, max_depth: int = 6):
         self.base, self.max_depth = base, max_depth
         self.name = f"{base.name}(recursive)"
         self.channel_order = base.channel_order
+        self._pair: tuple | None = None          # (I0, I1, scale) whose midpoints are in _memo
+        self._memo: dict[float, torch.Tensor] = {}
 
-    def _at(self, a, b, t: float, depth: int, scale: float):
-        half = torch.full((a.shape[0],), 0.5, device=a.device)
-        mid = self.base(a, b, half, scale)
-        if abs(t - 0.5) < 1e-9 or depth >= self.max_depth:
-            return mid
-        return (self._at(a, mid, 2 * t, depth + 1, scale) if t < 0.5
-                else self._at(mid, b, 2 * t - 1, depth + 1, scale))
+    def _same_pair(self, a, b, scale) -> bool:
+        p = self._pair
+        return (p is not None and p[2] == scale and p[0].shape == a.shape and p[0].device == a.device
+                and torch.equal(p[0], a) and torch.equal(p[1], b))
+
+    def _at(self, a, b, t: float, scale: float) -> torch.Tensor:
+        if not self._same_pair(a, b, scale):
+            self._pair, self._memo = (a.clone(), b.clone(), scale), {}
+        lo, hi, left, right = 0.0, 1.0, a, b
+        for depth in range(1, self.max_depth + 1):
+            mid_t = (lo + hi) / 2
+            mid = self._memo.get(mid_t)
+            if mid is None:
+                mid = self.base(left, right, torch.full((1,), 0.5, device=a.device), scale)
+                if depth <= self.KEEP_DEPTH:
+                    self._memo[mid_t] = mid
+            if abs(t - mid_t) < 1e-9:
+                break
+            lo, hi, left, right = (lo, mid_t, left, mid) if t < mid_t else (mid_t, hi, mid, right)
+        return mid
 
     def __call__(self, i0, i1, t, scale=1.0):
         ts = torch.as_tensor(t).flatten().tolist()
-        return torch.cat([self._at(i0[j:j + 1], i1[j:j + 1], ts[j], 1, scale) for j in range(len(ts))])
+        return torch.cat([self._at(i0[j:j + 1], i1[j:j + 1], ts[j], scale) for j in range(len(ts))])
