@@ -460,3 +460,15 @@ def test_non_dyadic_t_stays_direct_and_direct_mode_needs_an_any_t_model(tmp_path
     assert interp.ts == [0.4167]
     r = run_cli(make_clip(tmp_path / "c.mp4", n=3), "--model", "rife_hdv3", "--t_mode", "direct", "--factor", "4")
     assert r.returncode == 2 and "--t_mode direct: rife_hdv3 predicts t = 0.5 only" in r.stderr
+
+
+@pytest.mark.parametrize("dtype,deep", [(np.uint8, False), (np.uint16, True)])
+def test_frames_to_tensors_and_back_are_exact(dtype, deep):
+    from vfilib.interpolate import _to_image, _to_tensor
+    top = np.iinfo(dtype).max
+    img = np.random.default_rng(0).integers(0, top + 1, (6, 10, 3)).astype(dtype)
+    img[0, 0], img[0, 1] = 0, top                                   # both ends of the range
+    x = _to_tensor(img, torch.device("cpu"))
+    assert x.shape == (1, 3, 6, 10) and x.dtype == torch.float32 and 0 <= x.min() and x.max() == 1
+    back = _to_image(x, deep)
+    assert back.dtype == dtype and np.array_equal(back, img)

@@ -39,6 +39,7 @@ import time
 import uuid
 import queue
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -318,7 +319,7 @@ class Engine:
         self.memo[(id(job.a), id(job.b), t)] = (job.a, job.b, frame)
 
     def _check(self, x: torch.Tensor) -> None:
-        if not torch.isfinite(x).all():
+        if not torch.isfinite(x.float().sum()):        # one reduction: NaN / inf anywhere make the sum so
             raise RuntimeError(f"{self.interp.name} produced non-finite pixels (NaN/inf); nothing was written "
                                "under the output name")
 
@@ -392,14 +393,40 @@ class Stats:
 
 
 def _to_tensor(img: np.ndarray, device) -> torch.Tensor:
-    scale = 65535.0 if img.dtype == np.uint16 else 255.0
-    return torch.from_numpy(img.astype(np.float32) / scale).to(device).permute(2, 0, 1)[None]
+    """(H, W, 3) uint8 / uint16 -> (1, 3, H, W) float in [0, 1] on ``device``; 8-bit frames travel as
+    bytes and become floats there (a quarter of the host-to-device copy)."""
+    if img.dtype == np.uint8:
+        return torch.from_numpy(img).to(device, non_blocking=True).permute(2, 0, 1)[None].float().div_(255.0)
+    return torch.from_numpy(img.astype(np.float32) / 65535.0).to(device).permute(2, 0, 1)[None]
 
 
 def _to_image(x: torch.Tensor, deep: bool) -> np.ndarray:
-    top = 65535 if deep else 255
-    arr = (x[0].float().clamp(0, 1) * top + 0.5).permute(1, 2, 0).cpu().numpy()
-    return arr.astype(np.uint16 if deep else np.uint8)
+    """(1, 3, H, W) float -> (H, W, 3) uint8 / uint16, rounded on the frame's device (8-bit frames come
+    back to the host as bytes)."""
+    y = (x[0].float().clamp(0, 1) * (65535 if deep else 255) + 0.5).permute(1, 2, 0)
+    if deep:
+        return y.cpu().numpy().astype(np.uint16)
+    return y.to(torch.uint8).cpu().numpy()
+
+
+def _u8(img: np.ndarray) -> np.ndarray:
+    return img if img.dtype == np.uint8 else (img >> 8).astype(np.uint8)
+
+
+def _signed(frames, ahead: int = 4):
+    """``(frame, FrameSignature)`` pairs; the signatures (thumbnail, colour histogram: the cut and
+    repeat signals) are made ``ahead`` frames early in a worker thread (OpenCV releases the GIL), off
+    the thread that feeds the model."""
+    with ThreadPoolExecutor(1, thread_name_prefix="vfilib-signature") as pool:
+        pending: deque = deque()
+        for frame in frames:
+            pending.append((frame, pool.submit(FrameSignature.of, _u8(frame.image))))
+            if len(pending) > ahead:
+                first, sig = pending.popleft()
+                yield first, sig.result()
+        while pending:
+            first, sig = pending.popleft()
+            yield first, sig.result()
 
 
 def run(src, reader, sink, engine: Engine, factor: int | None, fps: Fraction | None, cuts: bool = True,
@@ -445,17 +472,15 @@ def run(src, reader, sink, engine: Engine, factor: int | None, fps: Fraction | N
         drain()
 
     tail_end = None                      # where the last decoded frame (kept or dropped) stops showing
-    for frame in reader:
+    for frame, sig in _signed(reader):
         tail_end = frame.time + frame.duration if frame.duration else None
-        sig = FrameSignature.of(frame.image if frame.image.dtype == np.uint8 else (frame.image >> 8).astype(np.uint8))
         if prev is not None:
             d, _ = pair_signals(prev_sig, sig)
             if dedup and d < max(CUT_RULE.dup_abs, CUT_RULE.dup_rel * (float(np.median(recent)) if recent else 0)):
                 stats.dropped_repeats += 1
                 continue                          # a repeat: re-timed away, the interval grows
             recent.append(d)
-        is_cut = detector(frame.image if frame.image.dtype == np.uint8 else (frame.image >> 8).astype(np.uint8)) \
-            if detector else False
+        is_cut = detector.step(sig) if detector else False
         stats.frames_in += 1
         cur_t = _to_tensor(frame.image, engine.device)
         if prev is None:

@@ -107,7 +107,10 @@ class CutDetector:
 
     def __call__(self, frame: np.ndarray) -> bool:
         """True when ``frame`` starts a new shot (never for the first frame)."""
-        sig = FrameSignature.of(frame)
+        return self.step(FrameSignature.of(frame))
+
+    def step(self, sig: FrameSignature) -> bool:
+        """:meth:`__call__` on a frame's signature made elsewhere (ahead, in another thread)."""
         prev, self._prev = self._prev, sig
         if prev is None:
             return False
