@@ -412,8 +412,10 @@ def test_dyadic_t_by_halving_where_the_model_does_better_that_way(prefers, mode,
 def test_halving_batches_a_depth_of_every_pair_in_one_call(any_t, n, calls):
     """Two pairs whose jobs share a batch: their midpoints in one call, then all quarter points, then all
     eighths (for a t = 0.5-only model like RIFE HDv3 too), not one call per frame."""
-    from vfilib.interpolate import Engine, bisection_path
+    from vfilib.eval.interpolators import bisection_path
+    from vfilib.interpolate import Engine
     assert bisection_path(Fraction(3, 8)) == [(0, 1, F(1, 2)), (0, F(1, 2), F(1, 4)), (F(1, 4), F(1, 2), F(3, 8))]
+    assert len(bisection_path(F(1, 3))) == 6 and bisection_path(F(1, 3))[-1][2] == F(21, 64)   # nearest in 6 steps
     interp = Recorder(True, any_t)
     engine = Engine(interp, torch.device("cpu"), batch=16, scale=1.0)
     pairs = [(torch.full((1, 3, 4, 4), float(p)), torch.full((1, 3, 4, 4), p + 1.0)) for p in range(2)]

@@ -55,7 +55,7 @@ from .core.paths import user_cache_dir
 from .data.io import IMAGE_SUFFIXES, ImageError, read_image, write_image
 from .data.shots import CUT_RULE, CutDetector, FrameSignature, pair_signals
 from .data.video import StreamInfo, TimedFrame, VideoError, VideoReader, VideoWriter
-from .eval.interpolators import Interpolator
+from .eval.interpolators import Interpolator, bisection_path
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts"}
 MAX_RATIO = 64            # output frames per input frame, at most (--fps 1000000 is a typo, not a request)
@@ -94,18 +94,6 @@ def is_dyadic(t: Fraction, max_depth: int = 6) -> bool:
     return t.denominator & (t.denominator - 1) == 0 and t.denominator <= 2 ** max_depth
 
 
-def bisection_path(t: Fraction) -> list[tuple[Fraction, Fraction, Fraction]]:
-    """The (lo, hi, midpoint) steps that reach a dyadic ``t`` by halving [0, 1]: 3/8 -> [(0, 1, 1/2),
-    (0, 1/2, 1/4), (1/4, 1/2, 3/8)]."""
-    lo, hi, path = Fraction(0), Fraction(1), []
-    while True:
-        mid = (lo + hi) / 2
-        path.append((lo, hi, mid))
-        if mid == t:
-            return path
-        lo, hi = (lo, mid) if t < mid else (mid, hi)
-
-
 def rate_label(rate: Fraction) -> str:
     return f"{float(rate):.2f}".rstrip("0").rstrip(".") + "fps"
 
@@ -113,6 +101,8 @@ def rate_label(rate: Fraction) -> str:
 # ----------------------------------------------------------------------------- inputs
 class FolderReader:
     """Frames of a folder of images (sorted by name) at ``fps``."""
+
+    start = end = None                   # no preview window (VideoReader's, in stream time)
 
     def __init__(self, path: Path, fps: Fraction):
         self.path = path
@@ -270,17 +260,10 @@ class Engine:
                 j.out.append(made)
             else:
                 direct.append(j)
-        for k in range(0, len(direct), self.batch):
-            part = direct[k:k + self.batch]
-            a = torch.cat([j.a for j in part])
-            b = torch.cat([j.b for j in part])
-            t = torch.tensor([float(j.t) for j in part], device=self.device)
-            outs = self.interp(a, b, t, self.scale)
-            self._check(outs)
-            for j, o in zip(part, outs):
-                j.out.append(o[None])
-                if j.t == half_t:
-                    self._keep(j, half_t, j.out[-1])
+        for j, o in zip(direct, self._call([j.a for j in direct], [j.b for j in direct], [float(j.t) for j in direct])):
+            j.out.append(o)
+            if j.t == half_t:
+                self._keep(j, half_t, o)
         # halving, depth by depth: every pair's quarter points in one batch, then the eighths, ...; each
         # midpoint of a pair is made once, here or in an earlier batch of the same pair (with --batch 1
         # every job is a batch), so 4x costs 3 frames per pair and 8x 7, as directly
@@ -296,18 +279,23 @@ class Engine:
                 wanted.setdefault((id(j.a), id(j.b), t), (j, t, j.a if lo == 0 else self._made(j, lo),
                                                           j.b if hi == 1 else self._made(j, hi)))
             todo = list(wanted.values())
-            for k in range(0, len(todo), self.batch):
-                part = todo[k:k + self.batch]
-                outs = self.interp(torch.cat([p[2] for p in part]), torch.cat([p[3] for p in part]),
-                                   torch.full((len(part),), 0.5, device=self.device), self.scale)
-                self._check(outs)
-                for (j, t, _, _), o in zip(part, outs):
-                    self._keep(j, t, o[None])
+            for (j, t, _, _), o in zip(todo, self._call([p[2] for p in todo], [p[3] for p in todo], [0.5] * len(todo))):
+                self._keep(j, t, o)
         for j in halving:
             j.out.append(self._made(j, j.t))
         # pairs arrive in order: only the last job's pair can have more jobs in the next batch
         last = jobs[-1]
         self.memo = {k: v for k, v in self.memo.items() if v[0] is last.a and v[1] is last.b}
+
+    def _call(self, a: list[torch.Tensor], b: list[torch.Tensor], t: list[float]) -> list[torch.Tensor]:
+        """The model on the pairs (each (1, 3, H, W)) at ``t``, ``batch`` pairs per call; (1, 3, H, W) each."""
+        outs = []
+        for k in range(0, len(t), self.batch):
+            y = self.interp(torch.cat(a[k:k + self.batch]), torch.cat(b[k:k + self.batch]),
+                            torch.tensor(t[k:k + self.batch], device=self.device), self.scale)
+            self._check(y)
+            outs += [o[None] for o in y]
+        return outs
 
     def _made(self, job: _Job, t: Fraction) -> torch.Tensor | None:
         """The frame at ``t`` of the job's pair if it was made already (the pair's tensors, not their
@@ -396,7 +384,7 @@ def _to_tensor(img: np.ndarray, device) -> torch.Tensor:
     """(H, W, 3) uint8 / uint16 -> (1, 3, H, W) float in [0, 1] on ``device``; 8-bit frames travel as
     bytes and become floats there (a quarter of the host-to-device copy)."""
     if img.dtype == np.uint8:
-        return torch.from_numpy(img).to(device, non_blocking=True).permute(2, 0, 1)[None].float().div_(255.0)
+        return torch.from_numpy(img).to(device).permute(2, 0, 1)[None].float().div_(255.0)
     return torch.from_numpy(img.astype(np.float32) / 65535.0).to(device).permute(2, 0, 1)[None]
 
 
@@ -539,7 +527,7 @@ def interpolate_file(src: Path, dst: Path | None, interp: Interpolator, factor: 
     try:
         sink = FolderWriter(target.tmp) if folder else VideoWriter(
             target.tmp, info, out_rate, codec, crf, source=src if src.is_file() else None,
-            window=(getattr(reader, "start", None), getattr(reader, "end", None)))
+            window=(reader.start, reader.end))
         if start and not src.is_file():
             raise UsageError("--start / --duration apply to video files")
         bg = BackgroundWriter(sink)

@@ -35,8 +35,8 @@ def git_commit(root: Path = REPO_ROOT) -> str:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
                              text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-c", "filter.nbstripout.clean=cat", "status", "--porcelain",
-                                "--untracked-files=no", "--", ".", ":(exclude)results"], cwd=root, capture_output=True, text=True,
-                               check=True).stdout.strip()
+                                "--untracked-files=no", "--", ".", ":(exclude)results"],
+                               cwd=root, capture_output=True, text=True, check=True).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -156,6 +156,19 @@ class ModelInterpolator(Interpolator):
             return self.model(i0, i1, t, **kw).float()
 
 
+def bisection_path(t: Fraction, max_depth: int = 6) -> list[tuple[Fraction, Fraction, Fraction]]:
+    """The (lo, hi, midpoint) steps that reach a dyadic ``t`` by halving [0, 1]: 3/8 -> [(0, 1, 1/2),
+    (0, 1/2, 1/4), (1/4, 1/2, 3/8)]; another t: the first ``max_depth`` steps towards it."""
+    lo, hi, path = Fraction(0), Fraction(1), []
+    while len(path) < max_depth:
+        mid = (lo + hi) / 2
+        path.append((lo, hi, mid))
+        if mid == t:
+            break
+        lo, hi = (lo, mid) if t < mid else (mid, hi)
+    return path
+
+
 class RecursiveT(Interpolator):
     """Any dyadic t (k / 2^n) from a t = 0.5 interpolator by bisection (X-TEST's recursive 8x).
 
@@ -169,7 +182,7 @@ class RecursiveT(Interpolator):
         self.name = f"{base.name}(recursive)"
         self.channel_order = base.channel_order
         self._pair: tuple | None = None          # (I0, I1, scale) whose midpoints are in _memo
-        self._memo: dict[float, torch.Tensor] = {}
+        self._memo: dict[Fraction, torch.Tensor] = {}
 
     def _same_pair(self, a, b, scale) -> bool:
         p = self._pair
@@ -179,17 +192,14 @@ class RecursiveT(Interpolator):
     def _at(self, a, b, t: float, scale: float) -> torch.Tensor:
         if not self._same_pair(a, b, scale):
             self._pair, self._memo = (a.clone(), b.clone(), scale), {}
-        lo, hi, left, right = 0.0, 1.0, a, b
-        for depth in range(1, self.max_depth + 1):
-            mid_t = (lo + hi) / 2
+        made = {Fraction(0): a, Fraction(1): b}
+        for depth, (lo, hi, mid_t) in enumerate(bisection_path(Fraction(t), self.max_depth), 1):
             mid = self._memo.get(mid_t)
             if mid is None:
-                mid = self.base(left, right, torch.full((1,), 0.5, device=a.device), scale)
+                mid = self.base(made[lo], made[hi], torch.full((1,), 0.5, device=a.device), scale)
                 if depth <= self.KEEP_DEPTH:
                     self._memo[mid_t] = mid
-            if abs(t - mid_t) < 1e-9:
-                break
-            lo, hi, left, right = (lo, mid_t, left, mid) if t < mid_t else (mid_t, hi, mid, right)
+            made[mid_t] = mid
         return mid
 
     def __call__(self, i0, i1, t, scale=1.0):
