@@ -5,6 +5,10 @@
 # every thread's stack at LIMIT - 40 s (compiling, autotuning or running?). F32=tf32 runs the official
 # kernels with TF32 dots instead of IEEE fp32 (their default on Hopper; errors then ~1e-3, not 1e-7).
 #   carry [".gpu"];  LIMIT=560 bash scripts/device_parity_d128.sh;  F32=tf32 LIMIT=560 bash ...
+# Measured (H200, 2026-12-01, cold machine): the cost is ptxas compiling the IEEE-fp32 autotune variants
+# of the backward kernels (the stack dump at 520 s sat in make_cubin, autotuning
+# _chunk_scan_chunk_state_bwd_dx_kernel); the same call again while the machine was warm (Triton cache
+# in .triton/) finished in 211 s, the errors all below 3e-6. About 13 minutes cold in all: run it twice.
 set -uo pipefail
 source scripts/device_env.sh
 LIMIT=${LIMIT:-560}

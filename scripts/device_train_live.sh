@@ -3,7 +3,7 @@
 # runs/$EXP/last.pt it resumes exactly; otherwise it starts from $INIT (default: RIFE HDv3's flow,
 # fresh backbone). What comes back in $OUT: the log, metrics and summary, the fp16 weights of best.pt
 # (split in 15 MB parts). Triton's cache (over 100 MB) stays on the machine: chain calls within 30 s.
-#   carry [".gpu", ".devdata"];  EXP=live_small LIMIT=420 bash scripts/device_train_live.sh
+#   carry [".gpu", ".devdata"];  VFILIB_COMMIT=<sha> EXP=live_small LIMIT=420 bash scripts/device_train_live.sh
 # Fine-tuning the shipped model (session 3): an earlier call of the chain copies weights/vfilib.pt to
 # runs/init.pt (kept while warm), this one runs with the tracked weights moved out (the 64 MiB limit):
 #   EXP=live_c INIT=runs/init.pt STEPS=1600 EXTRA="--lr 3e-5 --min_lr 1e-5 --warmup_steps 50 ..." 

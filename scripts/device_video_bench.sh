@@ -8,7 +8,7 @@
 # wheel and RIFE's weights go in an earlier call (scripts/device_tests.sh, weights/vfilib.pt moved out of
 # the tree), and this call, back to back while the machine is warm, carries a 20 s stream-copied excerpt:
 #   here:   python scripts/pack_device_data.py --out .devdata_v --clip bbb_1080p --seconds 20
-#   run:    bash scripts/device_video_bench.sh        carry [".gpu", ".devdata_v"]
+#   run:    VFILIB_COMMIT=<sha> bash scripts/device_video_bench.sh        carry [".gpu", ".devdata_v"]
 set -uo pipefail
 source scripts/device_env.sh
 if ls .whl/av-*.whl >/dev/null 2>&1 && ! python3 -c "import av" 2>/dev/null; then
