@@ -23,10 +23,12 @@ from vfilib.models.checkpoint import SHIPPED
 F = Fraction
 
 
-def make_clip(path, times_ms=None, n=12, size=(48, 64), audio_s=None, deep=False, repeat=1, codec="libx264"):
+def make_clip(path, times_ms=None, n=12, size=(48, 64), audio_s=None, deep=False, repeat=1, codec="libx264",
+              rotation=0, pixel_aspect=None):
     """A clip whose frame i is a smooth texture moved i px; ``times_ms`` gives VFR timestamps,
     ``audio_s`` adds an AAC track of that length, ``deep`` writes 10-bit, ``repeat`` shows each frame
-    that many times (animation on twos)."""
+    that many times (animation on twos), ``rotation`` tags it as a phone does a portrait clip,
+    ``pixel_aspect`` gives it non-square pixels (a DV or DVD source)."""
     rng = np.random.default_rng(0)
     base = cv2.GaussianBlur(rng.integers(0, 256, (size[0], size[1] * 2, 3)).astype(np.float32), (7, 7), 2)
     times = times_ms or [40 * i for i in range(n * repeat)]
@@ -35,6 +37,10 @@ def make_clip(path, times_ms=None, n=12, size=(48, 64), audio_s=None, deep=False
         v.width, v.height = size[1], size[0]
         v.pix_fmt = "yuv420p10le" if deep else "yuv420p"
         v.time_base = F(1, 1000)
+        if rotation:
+            v.set_display_rotation(rotation)
+        if pixel_aspect:
+            v.codec_context.sample_aspect_ratio = pixel_aspect
         a = None
         if audio_s:
             a = c.add_stream("aac", rate=48000)
@@ -372,6 +378,32 @@ def test_colour_tags_are_kept(tmp_path):
     assert tags(src) == {"color_range": 1, "colorspace": 1, "color_primaries": 1, "color_trc": 1}
     path, _ = interpolate_file(src, tmp_path / "o.mp4", Blend(), factor=2, progress=False)
     assert tags(path) == tags(src)
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_a_phone_clips_rotation_is_kept_and_its_frames_come_out_upright(tmp_path, rotation):
+    """A portrait phone clip is stored landscape with a display matrix. The output video keeps the
+    tag (it plays upright); frames written as images are turned as players show them: OpenCV's
+    auto-rotated decoding of the source is the reference."""
+    src = make_clip(tmp_path / "phone.mp4", n=4, rotation=rotation)
+    with av.open(str(src)) as c:
+        assert next(c.decode(video=0)).rotation % 360 == rotation                # PyAV says -90 for 270
+    path, _ = interpolate_file(src, tmp_path / "o.mp4", Blend(), factor=2, progress=False)
+    with av.open(str(path)) as c:
+        assert next(c.decode(video=0)).rotation % 360 == rotation                # PyAV says -90 for 270
+    folder, _ = interpolate_file(src, tmp_path / "frames", Blend(), factor=2, progress=False)
+    ours = cv2.imread(str(folder / "000000.png")).astype(np.float32)          # the first real frame, BGR
+    ok, shown = cv2.VideoCapture(str(src)).read()
+    assert ok and ours.shape == shown.shape == (64, 48, 3)                     # portrait
+    assert np.abs(ours - shown).mean() < 2                                     # colour conversion noise
+    assert np.abs(ours[::-1, ::-1] - shown).mean() > 8                         # turned the other way: 13
+
+
+def test_non_square_pixels_stay_non_square(tmp_path):
+    src = make_clip(tmp_path / "dv.mp4", n=4, pixel_aspect=F(10, 11))       # NTSC DV: 4:3 from 720x480
+    path, _ = interpolate_file(src, tmp_path / "o.mp4", Blend(), factor=2, progress=False)
+    with av.open(str(path)) as c:
+        assert c.streams.video[0].sample_aspect_ratio == F(10, 11)
 
 
 class Recorder(Interpolator):

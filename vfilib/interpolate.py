@@ -20,8 +20,9 @@ Timing comes from the input's timestamps: output frame times are the input's (``
 frames per input interval) or a regular grid at ``--fps`` from the first frame; a variable-rate clip
 keeps its duration, and the last frame keeps its interval, so the output lasts as long as the
 input. Audio and subtitle streams are copied unchanged; 10-bit input gives 10-bit output where the
-codec allows; colour tags are kept. Across a scene cut nothing is interpolated: the nearer real
-frame is repeated.
+codec allows; colour tags, a phone clip's rotation and non-square pixels are kept (frames written
+as images come upright). Across a scene cut nothing is interpolated: the nearer real frame is
+repeated.
 
 The output is written to a temporary file beside the target and renamed only when complete: an
 error or Ctrl-C leaves no partial file and never touches an older one (``--overwrite`` to replace it).
@@ -159,10 +160,13 @@ class AtomicOutput:
 
 
 class FolderWriter:
-    def __init__(self, folder: Path):
-        self.folder, self.count = folder, 0
+    """Numbered PNGs, turned upright by the source's display rotation (images have no such tag)."""
+
+    def __init__(self, folder: Path, rotation: int = 0):
+        self.folder, self.count, self.turns = folder, 0, rotation // 90
 
     def write(self, image: np.ndarray, time: Fraction) -> None:
+        image = np.rot90(image, self.turns)
         scale = 65535.0 if image.dtype == np.uint16 else 255.0
         write_image(self.folder / f"{self.count:06d}.png", image.astype(np.float32) / scale)
         self.count += 1
@@ -525,7 +529,7 @@ def interpolate_file(src: Path, dst: Path | None, interp: Interpolator, factor: 
     target = AtomicOutput(dst, overwrite, folder)
     sink = None
     try:
-        sink = FolderWriter(target.tmp) if folder else VideoWriter(
+        sink = FolderWriter(target.tmp, info.rotation) if folder else VideoWriter(
             target.tmp, info, out_rate, codec, crf, source=src if src.is_file() else None,
             window=(reader.start, reader.end))
         if start and not src.is_file():

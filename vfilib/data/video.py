@@ -102,7 +102,8 @@ def video_info(path: str | Path) -> dict:
 
 @dataclass
 class StreamInfo:
-    """What a video's first stream says: size, rate, timing, bit depth and colour tags."""
+    """What a video's first stream says: size, rate, timing, bit depth, colour tags and how a player
+    shows it (turned, pixels stretched)."""
 
     width: int
     height: int
@@ -114,6 +115,25 @@ class StreamInfo:
     color: dict = field(default_factory=dict)   # color_range, colorspace, color_primaries, color_trc (ints)
     has_audio: bool = False
     has_subtitles: bool = False
+    rotation: int = 0                   # degrees a player turns the picture counterclockwise (0, 90, 180,
+                                        # 270): a phone's portrait clip is stored landscape with 90 or 270
+    pixel_aspect: Fraction | None = None  # sample aspect ratio when pixels are not square (DVD, DV, HDV)
+
+
+def display_rotation(path: str | Path) -> int:
+    """How far a player turns ``path``'s picture counterclockwise, from its display matrix (the
+    first decoded frame carries the stream's): 0, 90, 180 or 270; 0 when there is none or the first
+    frame does not decode (the decoding loop reports that). ``np.rot90(image, rotation // 90)`` is
+    the picture as shown."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            frame = next(c.decode(video=0), None)
+    except av.error.FFmpegError:
+        return 0
+    angle = getattr(frame, "rotation", 0) or 0
+    return int(round(angle / 90)) % 4 * 90
 
 
 @dataclass
@@ -160,7 +180,8 @@ class VideoReader:
             Fraction(self.container.duration, 1_000_000) if self.container.duration else None)
         self.info = StreamInfo(cc.width, cc.height, rate, s.frames or 0, dur, depth, cc.pix_fmt or "",
                                {k: getattr(cc, k, None) for k in ("color_range", "colorspace", "color_primaries", "color_trc")},
-                               bool(self.container.streams.audio), bool(self.container.streams.subtitles))
+                               bool(self.container.streams.audio), bool(self.container.streams.subtitles),
+                               display_rotation(self.path), s.sample_aspect_ratio or cc.sample_aspect_ratio)
         # --start counts from the file's first timestamp (as ffmpeg's -ss and players do): an MPEG
         # program stream, for one, starts at 0.54 s
         tb = s.time_base
@@ -251,8 +272,9 @@ class VideoWriter:
     """Encodes RGB frames with explicit timestamps to a video file, copying the input's audio and
     subtitle streams without re-encoding. Writes to ``tmp_path`` (the caller renames it on success).
 
-    Keeps the source's bit depth where the codec allows (10-bit in: yuv420p10le out) and its colour
-    tags (range, matrix, primaries, transfer)."""
+    Keeps the source's bit depth where the codec allows (10-bit in: yuv420p10le out), its colour
+    tags (range, matrix, primaries, transfer), its display rotation (a phone's portrait clip) and its
+    pixel aspect ratio (DVD and DV pixels are not square)."""
 
     TIME_BASE = Fraction(1, 90000)
 
@@ -290,6 +312,10 @@ class VideoWriter:
                     setattr(self.stream.codec_context, k, v)
                 except (AttributeError, TypeError, ValueError):
                     pass
+        if info.rotation:                                  # shown upright as the source is
+            self.stream.set_display_rotation(info.rotation)
+        if info.pixel_aspect and info.pixel_aspect != 1:   # and as wide
+            self.stream.codec_context.sample_aspect_ratio = info.pixel_aspect
         self.copies = {}
         # a preview's window of the input (stream time, from VideoReader): audio and subtitles outside it
         # are left out, and every stream is shifted so that the window starts at 0
