@@ -406,6 +406,51 @@ def test_non_square_pixels_stay_non_square(tmp_path):
         assert c.streams.video[0].sample_aspect_ratio == F(10, 11)
 
 
+def make_interlaced(path, order, n=6):
+    """An interlaced clip (x264, ``order`` 'tff' or 'bff') of a bar moving 8 px per field: the field
+    shown first holds it at 16 i, the other at 16 i + 8, as a camera records 50 fields/s."""
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 128, 96, "yuv420p"
+        v.options = {"x264-params": f"interlaced=1:{order}=1"}
+        first = 0 if order == "tff" else 1                          # the top field is the even lines
+        for i in range(n):
+            img = np.zeros((96, 128, 3), np.uint8)
+            img[first::2, 16 * i: 16 * i + 16] = 220
+            img[1 - first::2, 16 * i + 8: 16 * i + 24] = 220
+            f = av.VideoFrame.from_ndarray(img, format="rgb24")
+            f.pts = i
+            for pk in v.encode(f):
+                c.mux(pk)
+        for pk in v.encode():
+            c.mux(pk)
+    return path
+
+
+@pytest.mark.parametrize("order", ["tff", "bff"])
+def test_interlaced_video_is_read_a_field_at_a_time_in_field_order(tmp_path, order):
+    from vfilib.data.video import VideoReader
+
+    src = make_interlaced(tmp_path / f"{order}.mp4", order)
+    bar = lambda img: int(np.argmax(img[48, :, 0] > 110))           # noqa: E731 - left edge on a middle line
+    r = VideoReader(src)
+    frames = list(r)
+    assert r.info.fields == order and r.info.fps == 50
+    assert [f.time for f in frames] == [F(k, 50) for k in range(12)]
+    assert [bar(f.image) for f in frames] == [8 * k for k in range(12)]   # the wrong order would zigzag
+    assert len(list(VideoReader(src, deinterlace="off"))) == 6
+    path, st = interpolate_file(src, tmp_path / "o.mp4", Blend(), fps=60, progress=False)
+    assert st.fields == order and st.frames_in == 12 and st.in_fps == 50
+    assert len(probe(path)[0]) == 15                                     # 0.24 s at 60 fps, the last interval kept
+
+
+def test_progressive_video_is_not_deinterlaced(tmp_path):
+    from vfilib.data.video import VideoReader
+
+    r = VideoReader(make_clip(tmp_path / "p.mp4", n=4))
+    assert r.info.fields is None and r.info.fps == 25 and len(list(r)) == 4
+
+
 class Recorder(Interpolator):
     """Blend that records the t of every call (an any-t model)."""
     name = "recorder"

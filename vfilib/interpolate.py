@@ -6,6 +6,7 @@
     vfilib interpolate frames/ --in_fps 24 --factor 4 -o out_frames/
     vfilib interpolate a.png b.png --times 0.25 0.5 0.75 -o mids/
     vfilib interpolate anime.mp4 --dedup --fps 24          # drop repeated frames (on twos), re-time, fill in
+    vfilib interpolate camcorder.dv --fps 60               # interlaced 50i: a frame per field, then 60p
 
 (``python -m vfilib.interpolate`` is the same command.)
 
@@ -21,7 +22,8 @@ frames per input interval) or a regular grid at ``--fps`` from the first frame; 
 keeps its duration, and the last frame keeps its interval, so the output lasts as long as the
 input. Audio and subtitle streams are copied unchanged; 10-bit input gives 10-bit output where the
 codec allows; colour tags, a phone clip's rotation and non-square pixels are kept (frames written
-as images come upright). Across a scene cut nothing is interpolated: the nearer real frame is
+as images come upright). Interlaced video (DV, 50i/60i broadcast) is deinterlaced field by field
+first: 25i becomes 50 frames/s, and ``--fps 60`` or ``--factor`` work from there. Across a scene cut nothing is interpolated: the nearer real frame is
 repeated.
 
 The output is written to a temporary file beside the target and renamed only when complete: an
@@ -55,7 +57,7 @@ from .core.io import atomic_write
 from .core.paths import user_cache_dir
 from .data.io import IMAGE_SUFFIXES, ImageError, read_image, write_image
 from .data.shots import CUT_RULE, CutDetector, FrameSignature, pair_signals
-from .data.video import StreamInfo, TimedFrame, VideoError, VideoReader, VideoWriter
+from .data.video import DEINTERLACE, StreamInfo, TimedFrame, VideoError, VideoReader, VideoWriter
 from .eval.interpolators import Interpolator, bisection_path
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts"}
@@ -374,6 +376,7 @@ class Stats:
     interpolated: int = 0
     dropped_repeats: int = 0
     cuts: list = field(default_factory=list)
+    fields: str | None = None           # 'tff' / 'bff': interlaced input, read a field at a time (in_fps: fields/s)
     in_fps: float = 0.0
     out_fps: float = 0.0
     duration_in: float = 0.0
@@ -501,8 +504,10 @@ def interpolate_file(src: Path, dst: Path | None, interp: Interpolator, factor: 
                      fps: float | None = None, in_fps: float | None = None, device="cpu", batch: int = 1,
                      scale: float = 1.0, cuts: bool = True, dedup: bool = False, start: float = 0.0,
                      duration: float | None = None, codec: str | None = None, crf: int = 18,
-                     overwrite: bool = False, progress: bool = True, t_mode: str = "auto") -> tuple[Path, Stats]:
-    """Interpolate a video file or frame folder into ``dst`` (default: a name beside ``src``)."""
+                     overwrite: bool = False, progress: bool = True, t_mode: str = "auto",
+                     deinterlace: str = "auto") -> tuple[Path, Stats]:
+    """Interpolate a video file or frame folder into ``dst`` (default: a name beside ``src``).
+    Interlaced video is read a field at a time (``deinterlace``: auto | on | off), so 25i is 50 frames/s in."""
     src = Path(src)
     device = torch.device(device)
     if src.is_dir():
@@ -510,7 +515,7 @@ def interpolate_file(src: Path, dst: Path | None, interp: Interpolator, factor: 
             raise UsageError(f"{src} is a frame folder: give its rate with --in_fps")
         reader = FolderReader(src, Fraction(in_fps).limit_denominator(1_000_000))
     elif src.is_file():
-        reader = VideoReader(src, start, duration)
+        reader = VideoReader(src, start, duration, deinterlace=deinterlace)
     else:
         raise UsageError(f"{src}: no such video file or frame folder")
     info = reader.info
@@ -543,7 +548,7 @@ def interpolate_file(src: Path, dst: Path | None, interp: Interpolator, factor: 
         finally:
             bg.close()
         sink.finish()
-        stats.in_fps, stats.out_fps = float(in_rate or 0), float(out_rate)
+        stats.in_fps, stats.out_fps, stats.fields = float(in_rate or 0), float(out_rate), info.fields
         return target.commit(), stats
     except BaseException:
         if sink is not None:
@@ -603,6 +608,10 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--dedup", action="store_true", help="drop repeated input frames (animation on twos, "
                                                           "pulldown) and re-time the rest")
     ap.add_argument("--no_cuts", action="store_true", help="interpolate across scene cuts too")
+    ap.add_argument("--deinterlace", default="auto", choices=DEINTERLACE,
+                    help="interlaced video (DV, broadcast 50i/60i) is read a field at a time, each made a whole "
+                    "frame (FFmpeg's bwdif), so 25i is 50 frames/s before interpolating: auto (when the file says "
+                    "it is interlaced), on (untagged footage), off")
     ap.add_argument("--codec", help="video encoder (default libx264; e.g. libx265, libsvtav1, ffv1)")
     ap.add_argument("--crf", type=int, default=18, help="quality for x264/x265, 0 (lossless) .. 51 (default 18)")
     ap.add_argument("--overwrite", action="store_true", help="replace an existing output")
@@ -711,7 +720,8 @@ def main(argv=None) -> int:
             return 0
         path, s = interpolate_file(args.inputs[0], args.output, interp, args.factor, args.fps, args.in_fps, device,
                                    args.batch, args.scale, not args.no_cuts, args.dedup, args.start, args.duration,
-                                   args.codec, args.crf, args.overwrite, not args.quiet, args.t_mode)
+                                   args.codec, args.crf, args.overwrite, not args.quiet, args.t_mode,
+                                   args.deinterlace)
         s.load_s = load_s
         if args.stats:
             atomic_write(args.stats, lambda f: json.dump({"model": label, "device": str(device), "output": str(path),
@@ -726,6 +736,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 130
     print(f"[vfilib] {label}: {s.frames_in} frames in ({s.in_fps:.3f} fps"
+          + (f", interlaced ({s.fields}): a frame per field" if s.fields else "")
           + (f", {s.dropped_repeats} repeats dropped" if s.dropped_repeats else "")
           + f") -> {s.frames_out} frames out ({s.out_fps:.3f} fps), {s.interpolated} interpolated, "
           f"{len(s.cuts)} scene cut(s) kept; {s.duration_out:.2f} s of video in {s.seconds:.1f} s "
