@@ -23,6 +23,21 @@ from vfilib.models.checkpoint import SHIPPED
 F = Fraction
 
 
+def encode_into(c, stream, frames):
+    """Encode ``frames`` (pts set) on ``stream`` into the open container ``c``, then flush the encoder."""
+    for frame in [*frames, None]:
+        for packet in stream.encode(frame):
+            c.mux(packet)
+
+
+def at(frame, pts, time_base=None):
+    """``frame`` stamped with ``pts`` (and ``time_base``)."""
+    frame.pts = pts
+    if time_base is not None:
+        frame.time_base = time_base
+    return frame
+
+
 def make_clip(path, times_ms=None, n=12, size=(48, 64), audio_s=None, deep=False, repeat=1, codec="libx264",
               rotation=0, pixel_aspect=None):
     """A clip whose frame i is a smooth texture moved i px; ``times_ms`` gives VFR timestamps,
@@ -44,30 +59,22 @@ def make_clip(path, times_ms=None, n=12, size=(48, 64), audio_s=None, deep=False
         a = None
         if audio_s:
             a = c.add_stream("aac", rate=48000)
+        frames = []
         for k, t in enumerate(times):
-            i = k // repeat
-            img = np.roll(base, 2 * i, axis=1)[:, :size[1]]
-            if deep:
-                frame = av.VideoFrame.from_ndarray((img * 257).astype(np.uint16), format="rgb48le")
-            else:
-                frame = av.VideoFrame.from_ndarray(img.astype(np.uint8), format="rgb24")
-            frame = frame.reformat(format=v.pix_fmt)
-            frame.pts, frame.time_base = t, F(1, 1000)
-            for p in v.encode(frame):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
+            img = np.roll(base, 2 * (k // repeat), axis=1)[:, :size[1]]
+            frame = (av.VideoFrame.from_ndarray((img * 257).astype(np.uint16), format="rgb48le") if deep
+                     else av.VideoFrame.from_ndarray(img.astype(np.uint8), format="rgb24"))
+            frames.append(at(frame.reformat(format=v.pix_fmt), t, F(1, 1000)))
+        encode_into(c, v, frames)
         if a is not None:
             samples = int(48000 * audio_s)
             tone = (0.2 * np.sin(np.arange(samples) / 48000 * 2 * np.pi * 440)).astype(np.float32)
+            chunks = []
             for s0 in range(0, samples, 1024):
-                chunk = tone[s0:s0 + 1024]
-                fr = av.AudioFrame.from_ndarray(chunk[None], format="flt", layout="mono")
-                fr.sample_rate, fr.pts = 48000, s0
-                for p in a.encode(fr):
-                    c.mux(p)
-            for p in a.encode():
-                c.mux(p)
+                fr = av.AudioFrame.from_ndarray(tone[None, s0:s0 + 1024], format="flt", layout="mono")
+                fr.sample_rate = 48000
+                chunks.append(at(fr, s0))
+            encode_into(c, a, chunks)
     return path
 
 
@@ -166,14 +173,8 @@ def test_preview_of_an_mpeg_program_stream_starts_where_asked(tmp_path):
     with av.open(str(src), "w", format="mpeg") as c:
         v = c.add_stream("mpeg2video", rate=25)
         v.width, v.height, v.pix_fmt, v.gop_size = 64, 48, "yuv420p", 12
-        for i in range(125):
-            img = np.full((48, 64, 3), min(2 * i, 255), np.uint8)
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame.pts = i
-            for p in v.encode(frame):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
+        encode_into(c, v, [at(av.VideoFrame.from_ndarray(np.full((48, 64, 3), min(2 * i, 255), np.uint8),
+                                                         format="rgb24"), i) for i in range(125)])
     with av.open(str(src)) as c:
         assert c.start_time > 0                                # the muxer's 0.5 s offset: what made it wrong
     path, s = interpolate_file(src, tmp_path / "p.mp4", Blend(), factor=2, start=2.0, duration=1.0, progress=False)
@@ -369,13 +370,8 @@ def test_colour_tags_are_kept(tmp_path):
         v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
         cc = v.codec_context
         cc.color_range, cc.colorspace, cc.color_primaries, cc.color_trc = 1, 1, 1, 1      # limited, BT.709
-        for i in range(4):
-            f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="rgb24").reformat(format="yuv420p")
-            f.pts = i
-            for p in v.encode(f):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
+        encode_into(c, v, [at(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="rgb24")
+                              .reformat(format="yuv420p"), i) for i in range(4)])
     tags = lambda p: {k: getattr(av.open(str(p)).streams.video[0].codec_context, k)  # noqa: E731
                       for k in ("color_range", "colorspace", "color_primaries", "color_trc")}
     assert tags(src) == {"color_range": 1, "colorspace": 1, "color_primaries": 1, "color_trc": 1}
@@ -417,16 +413,13 @@ def make_interlaced(path, order, n=6):
         v.width, v.height, v.pix_fmt = 128, 96, "yuv420p"
         v.options = {"x264-params": f"interlaced=1:{order}=1"}
         first = 0 if order == "tff" else 1                          # the top field is the even lines
+        frames = []
         for i in range(n):
             img = np.zeros((96, 128, 3), np.uint8)
             img[first::2, 16 * i: 16 * i + 16] = 220
             img[1 - first::2, 16 * i + 8: 16 * i + 24] = 220
-            f = av.VideoFrame.from_ndarray(img, format="rgb24")
-            f.pts = i
-            for pk in v.encode(f):
-                c.mux(pk)
-        for pk in v.encode():
-            c.mux(pk)
+            frames.append(at(av.VideoFrame.from_ndarray(img, format="rgb24"), i))
+        encode_into(c, v, frames)
     return path
 
 

@@ -23,8 +23,8 @@ keeps its duration, and the last frame keeps its interval, so the output lasts a
 input. Audio and subtitle streams are copied unchanged; 10-bit input gives 10-bit output where the
 codec allows; colour tags, a phone clip's rotation and non-square pixels are kept (frames written
 as images come upright). Interlaced video (DV, 50i/60i broadcast) is deinterlaced field by field
-first: 25i becomes 50 frames/s, and ``--fps 60`` or ``--factor`` work from there. Across a scene cut nothing is interpolated: the nearer real frame is
-repeated.
+first: 25i becomes 50 frames/s, and ``--fps 60`` or ``--factor`` work from there. Across a scene
+cut nothing is interpolated: the nearer real frame is repeated.
 
 The output is written to a temporary file beside the target and renamed only when complete: an
 error or Ctrl-C leaves no partial file and never touches an older one (``--overwrite`` to replace it).
