@@ -306,55 +306,6 @@ def sdpa(args) -> None:
                 print(f"stage 1/{2 ** (3 + stage)} {args.dtype} {name:9s} unavailable ({str(e).splitlines()[0][:60]})")
 
 
-def train_speed(args) -> None:
-    """The real training step (fused AdamW, loss, gradient scaler, EMA off) at several batch sizes, on
-    random tensors or batches drawn from a frame bank (``--data live``): ms per step, samples/s, the
-    data's share, peak memory. Rows go to ``--out`` with provenance."""
-    from .train import TrainConfig
-    from .train.data import build_sources
-    from .train.loop import optimizer_step, setup_model
-    from .train.losses import VFILoss
-
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    flow = {"flow": args.flow} if args.flow != "off" else {}
-    rows, source = [], None
-    for batch in args.batch:
-        cfg = TrainConfig(exp_name="bench", model=preset(args.preset, **flow), batch_size=batch, amp=args.dtype,
-                          crop=args.crop, window=9, flow_init="", perceptual_weight=0.0, progress=False,
-                          data=args.data if args.data != "random" else "embedded", device=str(device))
-        tr = setup_model(cfg, device, True)
-        net = torch.compile(tr.model) if args.compile else tr.model
-        loss_fn = VFILoss(0.0).to(device)
-        if args.data == "random":
-            g = torch.Generator().manual_seed(0)
-            fixed = {k: torch.rand(batch, 3, args.crop, args.crop, generator=g).to(device) for k in ("I0", "I1", "gt")}
-            fixed["t"] = torch.full((batch,), 0.5, device=device)
-            draw = lambda k: fixed  # noqa: E731
-        else:
-            source = source or build_sources(cfg, device)[0]
-            draw = lambda k: source.bank.batch(k, batch, args.crop)  # noqa: E731
-        counter = iter(range(10**9))
-        amp = DTYPES[args.dtype]
-
-        def step():
-            b = draw(next(counter))
-            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-                pred = net(b["I0"], b["I1"], b["t"])
-            loss, _ = loss_fn(pred.float(), b["gt"])
-            optimizer_step(tr, loss, cfg)
-
-        t = time_fn(step, device, args.warmup, args.iters)
-        d = time_fn(lambda: draw(next(counter)), device, 2, max(3, args.iters // 5), reset_peak=False)
-        row = {"model": args.preset + ("+flow_" + args.flow if flow else ""), "data": args.data, "batch": batch,
-               "crop": args.crop, "dtype": args.dtype, "compiled": args.compile, "ms_per_step": t["median_ms"],
-               "samples_per_s": batch / t["median_ms"] * 1e3, "data_ms": d["median_ms"], "peak_gib": t["peak_gib"],
-               **provenance(device)}
-        print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
-        rows.append(row)
-    if args.out:
-        append_rows(args.out, rows, key=["model", "data", "batch", "crop", "dtype", "compiled", "device", "commit"])
-
-
 def video(args) -> None:
     """End to end, as a user runs it: ``vfilib interpolate CLIP --factor 2`` per model, each twice in a
     fresh process: cold (an empty compile cache) and warm (the cache the cold run left). Output frames/s
@@ -454,6 +405,16 @@ def main(argv=None) -> int:
     t.add_argument("--iters", type=int, default=20)
     t.add_argument("--device")
     t.add_argument("--out", default="results/train_speed.csv")
+    t.add_argument("--profile", action="store_true",
+                   help="also split the step into data/forward/loss/backward/optimizer, GPU idle, top kernels, syncs")
+    t.add_argument("--seconds", type=float, default=30.0, help="with --ready_dir: the timed window")
+    t.add_argument("--ready_dir", help=argparse.SUPPRESS)       # set by `bench rows` for its processes
+    t.add_argument("--ready_n", type=int, default=1, help=argparse.SUPPRESS)
+    w = sub.add_parser("rows", help="N training processes at once on one GPU: total samples/s per N")
+    w.add_argument("--n", type=int, nargs="+", default=[1, 2, 4, 8])
+    w.add_argument("--seconds", type=float, default=30.0, help="timed window once all N are warm")
+    w.add_argument("--out", default="results/train_speed.csv")
+    w.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then the flags of `bench train`")
     v = sub.add_parser("video", help="the video tool end to end: output frames/s, time to first frame (cold/warm)")
     v.add_argument("--source", default="bbb_1080p", help="a registered clip (default: Big Buck Bunny 1080p)")
     v.add_argument("--clip", help="or any video file")
@@ -473,7 +434,12 @@ def main(argv=None) -> int:
         ap.error(f"--scale must lie in (0, 1], got {args.scale}")
     if (getattr(args, "device", None) or "").startswith("cuda") and not torch.cuda.is_available():
         ap.error(f"--device {args.device}: this machine has no CUDA GPU")
-    {"speed": speed, "profile": profile, "sdpa": sdpa, "ssd": ssd, "train": train_speed, "video": video}[args.cmd](args)
+    from . import trainbench
+
+    if args.cmd == "rows" and args.train_args[:1] == ["--"]:
+        args.train_args = args.train_args[1:]
+    {"speed": speed, "profile": profile, "sdpa": sdpa, "ssd": ssd, "train": trainbench.train_speed,
+     "rows": trainbench.rows, "video": video}[args.cmd](args)
     return 0
 
 

@@ -217,11 +217,14 @@ def set_lr(opt, cfg: TrainConfig, step: int, total: int, steps_per_epoch: int) -
     return lr
 
 
-def optimizer_step(tr: Trainee, loss: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+def optimizer_step(tr: Trainee, loss: torch.Tensor, cfg: TrainConfig, mark=None) -> torch.Tensor:
     """Backward, clip, step (skipped on the device if a gradient is not finite), EMA. Returns 1.0 for a
-    skipped step, else 0.0, as a device tensor (no host sync)."""
+    skipped step, else 0.0, as a device tensor (no host sync). ``mark("backward")`` is called after the
+    backward pass (the training benchmark times the stages)."""
     tr.opt.zero_grad(set_to_none=True)
     tr.scaler.scale(loss).backward()
+    if mark is not None:
+        mark("backward")
     tr.scaler.unscale_(tr.opt)
     gnorm = torch.nn.utils.clip_grad_norm_(tr.model.parameters(), cfg.grad_clip or float("inf"))
     tr.scaler.step(tr.opt)
