@@ -205,6 +205,11 @@ def timed_window(step, batch: int, device: torch.device, ready_dir: str, n: int,
     return {"steps": steps, "seconds": elapsed, "samples_per_s": steps * batch / elapsed}
 
 
+def launch(cmd: list[str]) -> subprocess.Popen:
+    """One benchmark process, its standard output captured."""
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+
+
 def rows(args) -> None:
     """N concurrent ``bench train`` processes per N in ``args.n``: total samples/s and its gain."""
     from .core.tables import append_rows, provenance
@@ -214,7 +219,7 @@ def rows(args) -> None:
         with tempfile.TemporaryDirectory(prefix="vfilib-rows-") as tmp:
             cmd = [sys.executable, "-m", "vfilib.bench", "train", "--out", "", "--ready_dir", tmp,
                    "--ready_n", str(n), "--seconds", str(args.seconds), *args.train_args]
-            procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+            procs = [launch(cmd) for _ in range(n)]
             outs = [p.communicate()[0] for p in procs]
         per = [json.loads(line[len("[window] "):]) for o in outs for line in o.splitlines() if line.startswith("[window] ")]
         if len(per) != n or any(p.returncode for p in procs):
