@@ -63,3 +63,28 @@ def test_commit_is_dirty_for_code_changes_only(tmp_path, monkeypatch):
     assert git_commit(tmp_path) == clean
     (tmp_path / "code.py").write_text("x = 2\n")                     # the code changed
     assert git_commit(tmp_path) == clean + "+dirty"
+
+
+def test_rows_and_figures_say_their_profile_and_smoke(tmp_path, monkeypatch):
+    """A cpu-profile figure carries its provenance and SMOKE in the picture's metadata; a gpu-profile
+    one carries no SMOKE; rows say the profile; outside the workbook they say none."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from vfilib.core.tables import provenance
+    from vfilib.reports.figures import save_figure
+
+    monkeypatch.delenv("VFILIB_PROFILE", raising=False)
+    assert provenance()["profile"] == "none"
+    for prof, smoke in (("cpu", True), ("gpu", False)):
+        monkeypatch.setenv("VFILIB_PROFILE", prof)
+        assert provenance()["profile"] == prof + (" (SMOKE)" if smoke else "")
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        png, pdf = save_figure(fig, f"fig_{prof}", tmp_path, vector=True)
+        desc = Image.open(png).info["Description"]
+        assert f"profile {prof}" in desc and provenance()["commit"] in desc
+        assert ("SMOKE" in desc) is smoke
+        assert pdf.read_bytes().startswith(b"%PDF")

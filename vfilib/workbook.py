@@ -23,13 +23,13 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import pandas as pd
 
 from .core.io import atomic_write
 from .core.paths import REPO_ROOT, repo_path, runs_dir
+from .core.profile import ENV as profile_env, profiles
 from .core.tables import provenance, read_table
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -39,11 +39,6 @@ ORDER = ("01_stem_and_scan", "02_phase1_train", "03_phase1_ablations", "04_phase
 
 class NotebookFailed(RuntimeError):
     pass
-
-
-def profiles() -> dict:
-    with open(NOTEBOOKS / "profiles.toml", "rb") as f:
-        return tomllib.load(f)
 
 
 def profile_params(profile: str, notebook: str) -> dict:
@@ -76,6 +71,8 @@ def execute(name: str, parameters: dict | None = None, out_dir: Path | None = No
     src = to_ipynb(name, out_dir)
     out = out_dir / f"{name}{tag}.ipynb"
     os.environ["VFILIB_BATCH"] = "1"          # interactive widgets stay off in batch runs
+    if (parameters or {}).get("profile"):     # the kernel's rows and figures say which profile made them
+        os.environ[profile_env] = parameters["profile"]
     try:
         with kernel_stderr_to(out_dir / f"{name}{tag}.kernel.log"):
             pm.execute_notebook(str(src), str(out), parameters=parameters or {}, cwd=str(NOTEBOOKS),

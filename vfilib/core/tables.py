@@ -17,6 +17,7 @@ from typing import Iterable
 import pandas as pd
 import torch
 
+from . import profile as _profile
 from .io import atomic_write, locked
 from .paths import REPO_ROOT
 
@@ -50,11 +51,15 @@ def device_name(device: torch.device | str | None = None) -> str:
 
 
 def provenance(device: torch.device | str | None = None) -> dict[str, str]:
+    """How a row was made: commit, device, torch, date, and the workbook profile ("none" outside one;
+    "cpu (SMOKE)" where the profile's numbers only prove the code runs)."""
+    prof = _profile.current()
     return {
         "commit": git_commit(),
         "device": device_name(device),
         "torch": torch.__version__,
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "profile": (prof + (" (SMOKE)" if _profile.is_smoke(prof) else "")) if prof else "none",
     }
 
 
@@ -65,7 +70,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 #: Provenance columns are text even when they look like numbers: a short commit hash of digits only
 #: ("5023965") or of the form "1234e56" would otherwise come back as an int or a float (and be
 #: written back that way on the next append).
-TEXT_COLUMNS = {"commit": str, "device": str, "torch": str, "date": str}
+TEXT_COLUMNS = {"commit": str, "device": str, "torch": str, "date": str, "profile": str}
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:

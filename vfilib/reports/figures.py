@@ -14,6 +14,7 @@ import torch
 
 from ..core.io import atomic_write
 from ..core.paths import repo_path
+from ..core.tables import provenance
 from ..models import scan as scan_ops
 from .tables import reference_latency
 
@@ -295,14 +296,31 @@ def flow_figure(i0: torch.Tensor, i1: torch.Tensor, pred: torch.Tensor, aux: dic
 
 
 def save_figure(fig, name: str, results_dir: str | Path, dpi: int = 110, vector: bool = False) -> list[Path]:
-    """``results/figures/<name>.png`` (and ``.pdf`` for line plots: ``vector=True``), written atomically."""
+    """``results/figures/<name>.png`` (and ``.pdf`` for line plots: ``vector=True``), written atomically,
+    stamped with how it was made: a footer line (commit, date, device, profile; SMOKE in red where the
+    profile's numbers only prove the code runs) and the same text in the file's metadata."""
+    text = stamp_text()
+    smoke = "SMOKE" in text
+    box = fig.get_tightbbox(fig.canvas.get_renderer())               # inches: below everything drawn
+    fig.text(box.x0 / fig.get_figwidth(), (box.y0 - 0.04) / fig.get_figheight(), text, fontsize=6.5,
+             color="tab:red" if smoke else "0.35", ha="left", va="top", transform=fig.transFigure)
     out = []
     for ext in ("png", "pdf") if vector else ("png",):
         path = repo_path(results_dir) / "figures" / f"{name}.{ext}"      # relative: from the repository root
-        atomic_write(path, lambda f, ext=ext: fig.savefig(f, format=ext, dpi=dpi, bbox_inches="tight"), mode="wb")
+        meta = {"Description" if ext == "png" else "Subject": text, "Software" if ext == "png" else "Creator": "vfilib"}
+        atomic_write(path, lambda f, ext=ext, meta=meta: fig.savefig(f, format=ext, dpi=dpi, bbox_inches="tight",
+                                                                     metadata=meta), mode="wb")
         out.append(path)
     plt.close(fig)
     return out
+
+
+def stamp_text() -> str:
+    """One line saying how a figure was made (its provenance; SMOKE where the profile says so)."""
+    p = provenance()
+    smoke = " · SMOKE: a smoke run proves the code runs, it ranks nothing" if p["profile"].endswith("(SMOKE)") else ""
+    return (f"vfilib {p['commit']} · {p['date']} · {p['device']} · profile {p['profile'].replace(' (SMOKE)', '')}"
+            + smoke)
 
 
 def grid_figure(table: pd.DataFrame, main: str, title: str, smoke: bool = False) -> plt.Figure:
