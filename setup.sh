@@ -20,6 +20,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 # the embedded clips and the RIFE peer weights (pinned by sha256; downloaded once, then only checked)
 .venv/bin/python -m vfilib.data.sources embedded > /dev/null
-.venv/bin/python -m vfilib.models.rife > /dev/null
+.venv/bin/python -m vfilib.models.weights.fetch > /dev/null
 # executed notebooks never bring their outputs into a commit (nbstripout's git filter, set per clone)
 if [ -d .git ]; then .venv/bin/nbstripout --install >/dev/null 2>&1 || true; fi

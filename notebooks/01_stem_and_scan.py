@@ -20,7 +20,7 @@ from vfilib.config import preset
 from vfilib.core.paths import DataPaths, repo_path
 from vfilib.data.datasets import snu_film
 from vfilib.models import build_model
-from vfilib.models import scan as S
+from vfilib.models.vfi import scan as S
 from vfilib.reports import figures as viz
 from vfilib.reports.figures import save_figure
 from vfilib.workbook import is_batch

@@ -24,7 +24,7 @@ import torch
 from IPython.display import display
 
 from vfilib.core.paths import repo_path
-from vfilib.models.checkpoint import load_model
+from vfilib.models.weights.checkpoint import load_model
 from vfilib.reports import figures as viz
 from vfilib.reports.figures import save_figure
 from vfilib.train import train

@@ -20,7 +20,7 @@ import torch
 
 from vfilib.core.paths import DataPaths
 from vfilib.data.datasets import snu_film
-from vfilib.models.checkpoint import load_model
+from vfilib.models.weights.checkpoint import load_model
 from vfilib.reports import figures as viz
 from vfilib.reports.figures import save_figure
 from vfilib.workbook import main_checkpoint

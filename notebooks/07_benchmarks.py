@@ -24,7 +24,7 @@ from IPython.display import display
 from vfilib.core.paths import repo_path
 from vfilib.eval import benchmark as B
 from vfilib.eval.peers import from_checkpoint, make_peer
-from vfilib.models.checkpoint import SHIPPED
+from vfilib.models.weights.checkpoint import SHIPPED
 from vfilib.reports import figures as viz
 from vfilib.reports.figures import save_figure
 from vfilib.reports.tables import by_level, latex_table

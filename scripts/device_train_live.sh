@@ -20,7 +20,7 @@ python3 -m vfilib.train "${args[@]}" 2>&1 | tee "$OUT/train.log"
 status=${PIPESTATUS[0]}
 cp "runs/$EXP/metrics.csv" "runs/$EXP/summary.json" "runs/$EXP/reference.json" "$OUT/" 2>/dev/null
 if [ -f "runs/$EXP/best.pt" ]; then
-  python3 -c "from vfilib.models.checkpoint import export_weights as e; print(e('runs/$EXP/best.pt', '/tmp/best_fp16.pt', card_path='$OUT/card_raw.json')['bytes'])"
+  python3 -c "from vfilib.models.weights.checkpoint import export_weights as e; print(e('runs/$EXP/best.pt', '/tmp/best_fp16.pt', card_path='$OUT/card_raw.json')['bytes'])"
   split -b 15M /tmp/best_fp16.pt "$OUT/best_fp16.pt.part-"
 fi
 exit $status

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vfilib.core.tensors import to_uint8
 from vfilib.data.prepare import prepare
 from vfilib.data.sources import fetch_archive, fetch_group, source
-from vfilib.models.rife import WEIGHTS, fetch_weights
+from vfilib.models.weights.fetch import WEIGHTS, fetch_weights
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "rife_hdv3_reference.npz"
 CROP = (slice(64, 192), slice(160, 352))        # 128 x 192 of the bikes clip, where the bikes move
@@ -64,10 +65,10 @@ def main() -> None:
         bgr = torch.cat([i0.flip(0), i1.flip(0)])[None]
         with torch.no_grad():
             flows, mask, merged = net(bgr)
-    np.savez_compressed(OUT, i0=(i0.numpy() * 255).round().astype(np.uint8), i1=(i1.numpy() * 255).round().astype(np.uint8),
+    np.savez_compressed(OUT, i0=to_uint8(i0.numpy()), i1=to_uint8(i1.numpy()),
                         flow=flows[-1][0].numpy().astype(np.float32), mask=mask[0].numpy().astype(np.float32),
                         merged_bgr=merged[-1][0].numpy().astype(np.float32),
-                        note=np.array(f"upstream RIFE HDv3 ({WEIGHTS['rife_hdv3']['package']}, "
+                        note=np.array(f"upstream RIFE HDv3 ({WEIGHTS['rife_hdv3'].package}, "
                                       f"{source('bikes').archive.spec} bikes frames 40/42, crop {CROP})"))
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes); max |flow| {flows[-1].abs().max():.2f} px")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from vfilib.core.paths import REPO_ROOT, DataPaths
 from vfilib.data.sources import fetch
-from vfilib.models.rife import fetch_weights
+from vfilib.models.weights.fetch import fetch_weights
 
 LIMIT = 64 * 2**20
 

@@ -12,7 +12,7 @@ def _seed():
 
 
 def has_official_kernels() -> bool:
-    from vfilib.models.mamba import official_kernels
+    from vfilib.models.vfi.mamba import official_kernels
     return torch.cuda.is_available() and official_kernels() is not None
 
 

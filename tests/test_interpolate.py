@@ -18,7 +18,7 @@ from vfilib.core.paths import DataPaths
 from vfilib.data.io import write_image
 from vfilib.eval.interpolators import Blend, Interpolator
 from vfilib.interpolate import interpolate_file, main, output_times
-from vfilib.models.checkpoint import SHIPPED
+from vfilib.models.weights.checkpoint import SHIPPED
 
 F = Fraction
 
@@ -335,7 +335,7 @@ def test_model_rejects_nan_and_0_255_inputs():
 def test_checkpoint_model_on_a_frame_folder(tmp_path):
     from vfilib.config import preset
     from vfilib.models import build_model
-    from vfilib.models.checkpoint import save
+    from vfilib.models.weights.checkpoint import save
     model = build_model(preset("tiny"))
     save(tmp_path / "m.pt", {"model_config": model.cfg.to_dict(), "model": model.state_dict()})
     frames = tmp_path / "in"

@@ -1,4 +1,4 @@
-"""Fused Triton kernels (vfilib.models.kernels) against their PyTorch references.
+"""Fused Triton kernels (vfilib.models.runtime.kernels) against their PyTorch references.
 
 On a CUDA machine the tests run compiled kernels. On CPU they run through Triton's interpreter,
 which has to be switched on before Triton is imported: ``test_under_interpreter`` re-runs this file
@@ -15,9 +15,9 @@ import torch
 from conftest import live_heads
 from vfilib.config import RuntimeConfig, preset
 from vfilib.models import build_model
-from vfilib.models import kernels as K
-from vfilib.models.mamba import Mamba2Mixer
-from vfilib.models.scan import indices_on, merge_index, scan_index
+from vfilib.models.runtime import kernels as K
+from vfilib.models.vfi.mamba import Mamba2Mixer
+from vfilib.models.vfi.scan import indices_on, merge_index, scan_index
 
 INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 DEVICE = "cuda" if torch.cuda.is_available() else ("cpu" if INTERPRET else None)

@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vfilib.models.attention import GatedWindowAttention, window_partition, window_reverse
-from vfilib.models.channel_attention import ChannelAttentionBlock, eca_kernel_size
-from vfilib.models.mhc import HyperConnection, birkhoff_convex, permutation_matrices, sinkhorn
+from vfilib.models.vfi.attention import GatedWindowAttention, window_partition, window_reverse
+from vfilib.models.vfi.channel_attention import ChannelAttentionBlock, eca_kernel_size
+from vfilib.models.vfi.mhc import HyperConnection, birkhoff_convex, permutation_matrices, sinkhorn
 
 
 def _pair(dim=8, heads=2, ws=4):

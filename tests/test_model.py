@@ -3,8 +3,8 @@ import torch
 
 from vfilib.config import PHASE1_EXPERIMENTS, ModelConfig, preset
 from vfilib.models import build_model
-from vfilib.models.init import matvlm_init_model
-from vfilib.models.mamba import Mamba2Mixer
+from vfilib.models.vfi.init import matvlm_init_model
+from vfilib.models.vfi.mamba import Mamba2Mixer
 
 
 def _frames(h=61, w=97, b=1):

@@ -16,7 +16,7 @@ from vfilib.config import preset
 from vfilib.core.io import atomic_write, clean_stale_tmp
 from vfilib.core.tables import append_rows, read_table
 from vfilib.models import build_model
-from vfilib.models import checkpoint as ckpt
+from vfilib.models.weights import checkpoint as ckpt
 
 
 class RunsCode:

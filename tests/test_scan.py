@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vfilib.models import scan as S
+from vfilib.models.vfi import scan as S
 
 SIZES = [(1, 1), (3, 5), (5, 7), (7, 4), (9, 13)]
 

@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vfilib.models import ssd
-from vfilib.models.mamba import Mamba1Mixer, Mamba2Mixer
+from vfilib.models.vfi import ssd
+from vfilib.models.vfi.mamba import Mamba1Mixer, Mamba2Mixer
 
 
 def _ssd_inputs(b=2, l=37, h=4, p=3, g=2, n=5):
@@ -103,7 +103,7 @@ def test_mixer_under_autocast_keeps_ssm_in_float32(monkeypatch):
 @pytest.mark.parametrize("mode", ["interleaved", "sequential", "per_frame"])
 def test_forward_scanned_equals_scan_mixer_merge(version, mode):
     """The fused multi-direction path computes exactly merge(mixer(scan(x)))."""
-    from vfilib.models import scan as S
+    from vfilib.models.vfi import scan as S
     mixer = (Mamba2Mixer(8, d_state=6, headdim=4, chunk_size=8, impl="torch") if version == 2
              else Mamba1Mixer(8, d_state=4, impl="torch")).double()
     h, w = 3, 5

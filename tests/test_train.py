@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 from vfilib.config import preset
 from vfilib.data.clips import ClipWindows
 from vfilib.models import build_model
-from vfilib.models import checkpoint as ckpt
+from vfilib.models.weights import checkpoint as ckpt
 from vfilib.train import TrainConfig, TrainingDiverged, train
 from vfilib.train.cli import parse
 from vfilib.train.data import Validation, validate

@@ -22,7 +22,7 @@ import torch
 
 from .config import FUSED_MODES, PHASE1_EXPERIMENTS, SSM_DTYPES, RuntimeConfig, amp_dtype, preset
 from .models import build_model
-from .models.graph import capture
+from .models.runtime.graph import capture
 from .core.tables import append_rows, provenance
 
 RESOLUTIONS = {"256": (256, 256), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840),
@@ -64,7 +64,7 @@ def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device,
         return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
     if mode == "infer" and graph:
-        from .models.graph import GraphedForward
+        from .models.runtime.graph import GraphedForward
 
         runner = GraphedForward(model, i0, i1, 0.5, dtype, **call)
         return lambda: runner(i0, i1)
@@ -88,7 +88,7 @@ def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device,
 
 
 #: A re-measured configuration replaces its old row in results/speed.csv. ``kernels``: "fused" (the SSM
-#: branch's Triton kernels, :mod:`vfilib.models.kernels`, inference only) or "plain".
+#: branch's Triton kernels, :mod:`vfilib.models.runtime.kernels`, inference only) or "plain".
 SPEED_KEY = ["model", "mode", "res", "dtype", "exec", "kernels", "batch", "tf32", "scale", "tile", "device"]
 EXECS = ("eager", "compiled", "graph", "compiled+graph")
 
@@ -164,7 +164,7 @@ def _timed_parts(model: torch.nn.Module) -> dict[torch.nn.Module, str]:
     """The parts of a model a breakdown reports: top-level children and their children (stem,
     stage3, refine.bottom, ...), every branch of an LGS block, every level of the stem and the decoder.
     Repeated LGS blocks share one name (``blocks.*``)."""
-    from .models.lgs import LGSBlock
+    from .models.vfi.lgs import LGSBlock
 
     parts, mods = {}, dict(model.named_modules())
     for name, m in mods.items():
@@ -250,7 +250,7 @@ def ssd(args) -> None:
     """The official SSD kernel on the shapes of a preset's LGS stages at a resolution, for several
     chunk sizes and input dtypes, timed as CUDA-graph replays. The chunk size changes only how the scan is split, not its result
     (the printed difference to chunk 256 / fp32 shows it), so it is a free inference setting."""
-    from .models.mamba import official_kernels
+    from .models.vfi.mamba import official_kernels
 
     kern = official_kernels()
     if kern is None or not torch.cuda.is_available():

@@ -52,13 +52,13 @@ def report() -> list[tuple[str, str, str]]:
     rows.append(("triton", "ok" if ok else "missing", tr if ok else "the fused kernels and mamba_ssm's SSD need it"))
     ok, m = _try(lambda: importlib.import_module("mamba_ssm").__version__)
     if ok:
-        from .models.mamba import official_kernels
+        from .models.vfi.mamba import official_kernels
         k = official_kernels() or {}
         rows.append(("mamba_ssm", "ok", f"{m}; Mamba2 SSD: {'official' if k.get('ssd') else 'missing'}, "
                      f"Mamba1 scan: {'official' if k.get('selective_scan') else 'vfilib reference (extension not built)'}"))
     else:
         rows.append(("mamba_ssm", "missing", mamba_diagnosis(m)))
-    from .models.mamba import resolve_impl
+    from .models.vfi.mamba import resolve_impl
     dev = torch.device("cuda" if cuda else "cpu")
     impl = resolve_impl("auto", dev)
     rows.append(("SSD path", "ok", f"{impl} on {dev.type}" + ("" if impl == "official" else
@@ -72,7 +72,7 @@ def report() -> list[tuple[str, str, str]]:
     else:
         rows.append(("PyAV", "missing", "the video tool needs it: pip install av"))
     from .core.paths import DataPaths
-    from .models.checkpoint import SHIPPED, verify_shipped
+    from .models.weights.checkpoint import SHIPPED, verify_shipped
     paths = DataPaths()
     for name in ("embedded", "live", "weights"):
         p = getattr(paths, name)

@@ -322,7 +322,7 @@ def load_method(model: str | None, checkpoint: str | None, device: torch.device,
                 graph: bool = False, compile: bool = False, ssm_dtype: str = "fp32") -> Interpolator:
     """The interpolator the command runs (see :func:`default_model`)."""
     from .eval.peers import PEERS, from_checkpoint, make_peer
-    from .models.checkpoint import CheckpointError
+    from .models.weights.checkpoint import CheckpointError
 
     model = model or default_model()
     vfilib_model = checkpoint is not None or model == "vfilib"
@@ -352,7 +352,7 @@ def load_method(model: str | None, checkpoint: str | None, device: torch.device,
 def default_model(any_t: bool = False) -> str:
     """``vfilib`` when this checkout ships weights; else RIFE HDv3 (the better peer on real footage),
     or Practical-RIFE v3.9 when the output needs timesteps other than 1/2, 1/4, 3/8, ... (any_t)."""
-    from .models.checkpoint import SHIPPED
+    from .models.weights.checkpoint import SHIPPED
 
     if SHIPPED.is_file():
         return "vfilib"

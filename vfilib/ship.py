@@ -17,7 +17,7 @@ import pandas as pd
 from .core.io import atomic_write
 from .core.paths import results_dir
 from .core.tables import provenance, read_table
-from .models import checkpoint as ckpt
+from .models.weights import checkpoint as ckpt
 from .reports.tables import by_level
 
 

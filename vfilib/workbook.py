@@ -285,7 +285,7 @@ def prepare(profile: str) -> None:
     """Everything the notebooks of a profile read: the embedded clips (gpu: also the film and the live set), the RIFE
     HDv3 and v3.9 weights."""
     from .data.prepare import prepare_set, summary
-    from .models.rife import fetch_weights
+    from .models.weights.fetch import fetch_weights
 
     for name in ("embedded", "film", "live") if profile == "gpu" else ("embedded",):
         print(f"[workbook] {name}:\n{summary(prepare_set(name))}")

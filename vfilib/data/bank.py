@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..core.seeding import stable_seed
+from ..core.tensors import from_uint8
 from .prepare import load_manifest
 from .shots import Shot, clean_windows
 from .video import decode_frames
@@ -106,7 +107,7 @@ class FrameBank:
         """One frame by its clip and absolute index, (3, H, W) float in [0, 1]."""
         for k, (c, s) in enumerate(zip(self.clips, self.starts)):
             if c == clip and s <= index < s + self.frames[k].shape[0]:
-                return self.frames[k][index - s].permute(2, 0, 1).float().div(255)
+                return from_uint8(self.frames[k][index - s].permute(2, 0, 1))
         raise KeyError(f"frame {index} of {clip} is not in this bank")
 
     def batch(self, step: int, size: int, crop: int, seed: int = 0, rank: int = 0, augment: bool = True) -> dict:
@@ -129,7 +130,7 @@ class FrameBank:
                 tri = _pad_to(tri, crop)
             triplets.append(tri)
             ts.append((k - a) / (b - a))
-        x = torch.stack(triplets).permute(0, 1, 4, 2, 3).float().div_(255)   # (B, 3 frames, 3, crop, crop)
+        x = from_uint8(torch.stack(triplets).permute(0, 1, 4, 2, 3))   # (B, 3 frames, 3, crop, crop)
         t = torch.tensor(ts, device=x.device, dtype=torch.float32)
         if augment:
             x, t = augment_batch(x, t, [r[5:10] for r in u])

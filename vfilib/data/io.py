@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 import torch
 
+from ..core.tensors import to_uint8
+
 CHANNEL_ORDER = "RGB"
 
 
@@ -84,7 +86,7 @@ def write_image(path: str | Path, img: torch.Tensor | np.ndarray) -> None:
     """Write an RGB image ((3, H, W) tensor or (H, W, 3) array in [0, 1]) as 8-bit PNG/JPEG."""
     if torch.is_tensor(img):
         img = img.detach().cpu().float().clamp(0, 1).permute(1, 2, 0).numpy()
-    u8 = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)
+    u8 = to_uint8(img)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     ok, buf = cv2.imencode(Path(path).suffix or ".png", u8[..., ::-1])
     if not ok:

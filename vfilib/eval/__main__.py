@@ -19,7 +19,7 @@ import torch
 
 from ..config import AMP_MODES, SSM_DTYPES, RuntimeConfig, amp_dtype
 from ..data.video import VideoError
-from ..models.checkpoint import CheckpointError
+from ..models.weights.checkpoint import CheckpointError
 from .benchmark import BENCHMARKS, run
 from .peers import from_checkpoint, make_peer
 

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..core.tensors import image_to_tensor, tensor_to_image
 from ..models.warp import backward_warp
 
 
@@ -42,8 +43,7 @@ class Blend(Interpolator):
 
 
 def _to_u8_gray(x: torch.Tensor) -> np.ndarray:
-    rgb = (x.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return cv2.cvtColor(tensor_to_image(x), cv2.COLOR_RGB2GRAY)
 
 
 class DISFlow(Interpolator):
@@ -116,8 +116,7 @@ class Minterpolate(Interpolator):
             raise ValueError("ffmpeg minterpolate peer only produces t = 0.5")
         outs = []
         for a, b in zip(i0, i1):
-            ua, ub = ((x.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8) for x in (a, b))
-            outs.append(torch.from_numpy(self._one(ua, ub)).permute(2, 0, 1).float() / 255)
+            outs.append(image_to_tensor(self._one(tensor_to_image(a), tensor_to_image(b))))
         return torch.stack(outs).to(i0)
 
 
@@ -128,7 +127,7 @@ class ModelInterpolator(Interpolator):
     """A vfilib model: forward(I0, I1, t, scale, tile).
 
     ``graph=True`` (CUDA): each new (shape, scale, tile) is captured once as a CUDA graph
-    (:class:`vfilib.models.graph.GraphedForward`) and replayed for the following frames of the same
+    (:class:`vfilib.models.runtime.graph.GraphedForward`) and replayed for the following frames of the same
     size: at batch 1 that removes the per-kernel launch cost (see results/speed.csv, exec=graph)."""
 
     def __init__(self, model: torch.nn.Module, name: str = "vfilib", amp: torch.dtype | None = None, tile: int = 0,
@@ -148,7 +147,7 @@ class ModelInterpolator(Interpolator):
                 raise ValueError(f"graph=True needs the model on a CUDA device, it is on {dev}")
             key = (tuple(i0.shape), str(i0.dtype), scale, kw.get("tile", 0))
             if key not in self._graphs:
-                from ..models.graph import GraphedForward
+                from ..models.runtime.graph import GraphedForward
 
                 self._graphs[key] = GraphedForward(self.model, i0, i1, 0.5, self.amp, **kw)
             return self._graphs[key](i0, i1, t).float().clone()   # the graph's output buffer is reused

@@ -79,7 +79,7 @@ class LPIPS(nn.Module):
 
     def __init__(self, net: str = "alex"):
         super().__init__()
-        from ..models.pretrained import alexnet_features, vgg16_features
+        from ..models.published.imagenet import alexnet_features, vgg16_features
 
         feats, lins = {"alex": alexnet_features, "vgg": vgg16_features}[net]()
         self.net = feats

@@ -19,7 +19,7 @@ def from_checkpoint(path=None, device="cpu", amp: torch.dtype | None = None, gra
                     runtime: RuntimeConfig | None = None) -> ModelInterpolator:
     """A vfilib model as an interpolator: a checkpoint, or the shipped weights when ``path`` is None.
     ``runtime``: how it runs (e.g. ``RuntimeConfig(ssm_dtype="autocast")``); the weights are the same."""
-    from ..models.checkpoint import load_model
+    from ..models.weights.checkpoint import load_model
 
     model = load_model(path, device, runtime)
     name = "vfilib" if path is None else f"vfilib:{model.cfg.name}"

@@ -1,6 +1,6 @@
 """The pretrained RIFE networks as peers: BGR at their boundary, padding, t handling.
 
-The networks and their weights are :mod:`vfilib.models.rife`. RIFE HDv3 predicts t = 0.5 only (other
+The networks are :mod:`vfilib.models.published`, their weights :mod:`vfilib.models.weights.fetch`. RIFE HDv3 predicts t = 0.5 only (other
 dyadic t by bisection: :class:`vfilib.eval.interpolators.RecursiveT`); Practical-RIFE v3.9 takes any
 t, with or without its context net + U-Net (``rife_v39_refine``).
 """
@@ -10,7 +10,9 @@ import torch
 
 from ..core.tensors import pad_to
 from ..data.io import rgb_to_bgr
-from ..models.rife import IFNetHDv3, IFNetV39, fetch_weights, load_ifnet_hdv3, load_ifnet_v39
+from ..models.published.rife_hdv3 import IFNetHDv3, load_ifnet_hdv3
+from ..models.published.rife_v39 import IFNetV39, load_ifnet_v39
+from ..models.weights.fetch import fetch_weights
 from .interpolators import Interpolator
 
 

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from ..core.paths import DataPaths, repo_path
 from ..core.tables import append_rows, provenance
+from ..core.tensors import tensor_to_image
 from ..data.io import load_frames
 from ..data.prepare import frame_name, load_manifest
 from ..data.shots import Shot, clean_windows, pick_evenly
@@ -54,13 +55,9 @@ def flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return dis.calc(g(a), g(b), None)
 
 
-def _u8(x: torch.Tensor) -> np.ndarray:
-    return (x.clamp(0, 1) * 255 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
-
-
 def temporal_scores(out: list[torch.Tensor], gt: list[torch.Tensor], lpips: LPIPS | None) -> dict[str, float]:
     """tOF, tLP and flicker of an output sequence against the real one ((3, H, W) frames in [0, 1])."""
-    o8, g8 = [_u8(x) for x in out], [_u8(x) for x in gt]
+    o8, g8 = [tensor_to_image(x) for x in out], [tensor_to_image(x) for x in gt]
     tof = np.mean([np.linalg.norm(flow(o8[i], o8[i + 1]) - flow(g8[i], g8[i + 1]), axis=-1).mean()
                    for i in range(len(o8) - 1)])
     luma = lambda xs: np.array([cv2.cvtColor(x, cv2.COLOR_RGB2GRAY).mean() for x in xs])  # noqa: E731

@@ -1,6 +1,8 @@
-"""Small convolutional layers shared by the stem, RefineNet, the flow estimator and the peers' networks."""
+"""Small convolutional layers shared by the vfilib network (stem, RefineNet, flow estimator) and the
+published networks (RIFE family)."""
 from __future__ import annotations
 
+import torch
 import torch.nn as nn
 
 
@@ -18,3 +20,27 @@ class ConvPair(nn.Module):
 
     def forward(self, x):
         return self.conv2(self.conv1(x))
+
+
+class ConvPyramid(nn.Module):
+    """(N, cin, H, W) -> one feature map per entry of ``dims`` at 1/1, 1/2, 1/4, ... (a 3x3 conv, stride 1
+    for the first level and 2 after, then a 3x3 conv; PReLU after each). ``center``: the input is
+    shifted by -0.5 first (images in [0, 1]; the backbone's stem). It is the backbone's stem and
+    Exp-2d's context pyramid of the warped frames (``flow_only``)."""
+
+    def __init__(self, cin: int, dims: tuple[int, ...], center: bool = False):
+        super().__init__()
+        self.center = center
+        cins = (cin,) + tuple(dims[:-1])
+        self.levels = nn.ModuleList([
+            nn.Sequential(conv(c_in, c_out, 1 if i == 0 else 2), conv(c_out, c_out))
+            for i, (c_in, c_out) in enumerate(zip(cins, dims))])
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        if self.center:
+            x = x - 0.5
+        for level in self.levels:
+            x = level(x)
+            feats.append(x)
+        return feats

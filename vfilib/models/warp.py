@@ -1,4 +1,5 @@
-"""Differentiable backward warping with optical flow.
+"""Flow fields: differentiable backward warping, and resizing images and flows (vfilib's network and
+the published ones share them).
 
 ``backward_warp(img, flow)`` samples ``img`` at ``x + flow(x)``: with ``flow = F_{t->0}`` it brings
 frame 0 to time t. Flow is in pixels, channel 0 horizontal (x), channel 1 vertical (y).
@@ -36,3 +37,20 @@ def backward_warp(img: torch.Tensor, flow: torch.Tensor, padding_mode: str = "bo
     gy = 2 * pos[:, 1] / max(h - 1, 1) - 1
     grid = torch.stack([gx, gy], dim=-1).to(img.dtype)
     return F.grid_sample(img, grid, mode="bilinear", padding_mode=padding_mode, align_corners=True)
+
+
+def resize(x: torch.Tensor, factor: float) -> torch.Tensor:
+    """Bilinear resize by ``factor`` (values unchanged; scale flows separately)."""
+    return x if factor == 1 else F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False,
+                                               recompute_scale_factor=False)
+
+
+def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a pixel flow field (B, 2k, h, w) to ``size`` and scale its vectors to the new pixels."""
+    h, w = flow.shape[-2:]
+    if (h, w) == tuple(size):
+        return flow
+    out = F.interpolate(flow, size=size, mode="bilinear", align_corners=False)
+    sx, sy = size[1] / w, size[0] / h
+    xy = torch.stack([out[:, 0::2] * sx, out[:, 1::2] * sy], dim=2)       # python scalars: no H2D copy
+    return xy.flatten(1, 2)

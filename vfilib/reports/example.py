@@ -16,7 +16,7 @@ from ..core.paths import DataPaths, results_dir
 from ..data.datasets import snu_film
 from ..eval.metrics import psnr, quantize
 from ..eval.peers import from_checkpoint, make_peer
-from ..models.checkpoint import SHIPPED
+from ..models.weights.checkpoint import SHIPPED
 from .figures import _img, save_figure
 
 

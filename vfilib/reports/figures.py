@@ -15,7 +15,7 @@ import torch
 from ..core.io import atomic_write
 from ..core.paths import repo_path
 from ..core.tables import provenance
-from ..models import scan as scan_ops
+from ..models.vfi import scan as scan_ops
 from .tables import reference_latency
 
 DIRECTION_NAMES = ("row-major", "column-major", "row-major reversed", "column-major reversed")

@@ -3,7 +3,7 @@ import json
 import sys
 
 from ..data.video import VideoError
-from ..models.checkpoint import CheckpointError
+from ..models.weights.checkpoint import CheckpointError
 from .cli import parse
 from .distributed import teardown
 from .loop import TrainingDiverged, train

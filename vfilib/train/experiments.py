@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ModelConfig, experiment, preset as get_preset
-from ..models import checkpoint as ckpt
+from ..models.weights import checkpoint as ckpt
 from .config import TrainConfig
 
 TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}

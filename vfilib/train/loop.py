@@ -29,7 +29,7 @@ from ..core.paths import REPO_ROOT
 from ..core.seeding import seed_everything
 from ..core.tables import append_rows, provenance
 from ..models import build_model
-from ..models import checkpoint as ckpt
+from ..models.weights import checkpoint as ckpt
 from . import distributed as D
 from .config import TrainConfig
 from torch.utils.data import Dataset

@@ -58,7 +58,7 @@ class VGGPerceptual(nn.Module):
 
     def __init__(self):
         super().__init__()
-        from ..models.pretrained import vgg16_features
+        from ..models.published.imagenet import vgg16_features
 
         self.net, _ = vgg16_features()
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..models.checkpoint import load_weights
+from ..models.weights.checkpoint import load_weights
 
 #: Modules a later phase's model may add on top of an earlier checkpoint (they start fresh).
 NEW_MODULES = ("flow.", "hires.", "context.")
@@ -37,8 +37,8 @@ def start_weights(model, state: dict, path: str | Path) -> list[str]:
 def init_flow(model, source: str) -> list[str]:
     """Initialise ``model.flow`` from ``source``: 'rife_hdv3' (its pretrained IFNet) or a file holding a
     state dict with RIFE HDv3's ``block0..2`` keys."""
-    from ..models.flow import init_from_rife_hdv3
-    from ..models.rife import fetch_weights
+    from ..models.vfi.flow import init_from_rife_hdv3
+    from ..models.weights.fetch import fetch_weights
 
     path = Path(source) if Path(source).is_file() else None
     if path is None and source != "rife_hdv3":
@@ -49,7 +49,8 @@ def init_flow(model, source: str) -> list[str]:
 
 def load_teacher(device):
     """RIFE HDv3's IFNet, frozen."""
-    from ..models.rife import fetch_weights, load_ifnet_hdv3
+    from ..models.published.rife_hdv3 import load_ifnet_hdv3
+    from ..models.weights.fetch import fetch_weights
 
     return load_ifnet_hdv3(fetch_weights("rife_hdv3"), device).requires_grad_(False)
 
@@ -61,7 +62,7 @@ def teacher_flow(teacher, i0: torch.Tensor, i1: torch.Tensor, t: torch.Tensor, s
     (B, 3, H, W) RGB pair -> (B, 4, *size)."""
     from ..core.tensors import pad_to
     from ..data.io import rgb_to_bgr
-    from ..models.flow import resize_flow
+    from ..models.warp import resize_flow
 
     h, w = i0.shape[-2:]
     a, _ = pad_to(rgb_to_bgr(i0.float()), 32)

@@ -17,7 +17,7 @@ import torch.nn as nn
 from einops import rearrange
 from timm.layers import Mlp
 
-from ..config import ModelConfig
+from ...config import ModelConfig
 from . import scan as scan_ops
 from .attention import GatedWindowAttention
 from .channel_attention import ChannelAttentionBlock

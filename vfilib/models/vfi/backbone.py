@@ -9,28 +9,9 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..config import ModelConfig
-from .layers import conv
+from ...config import ModelConfig
+from ..layers import ConvPyramid, conv
 from .lgs import lgs_stage
-
-
-class Stem(nn.Module):
-    """(N, 3, H, W) in [0, 1] -> one feature map per entry of ``dims`` at 1/1, 1/2, 1/4, ..."""
-
-    def __init__(self, dims: tuple[int, ...]):
-        super().__init__()
-        cins = (3,) + tuple(dims[:-1])
-        self.levels = nn.ModuleList([
-            nn.Sequential(conv(cin, cout, 1 if i == 0 else 2), conv(cout, cout))
-            for i, (cin, cout) in enumerate(zip(cins, dims))])
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats = []
-        x = x - 0.5
-        for level in self.levels:
-            x = level(x)
-            feats.append(x)
-        return feats
 
 
 class Backbone(nn.Module):
@@ -39,7 +20,7 @@ class Backbone(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d = cfg.dims
-        self.stem = Stem(d[:3])
+        self.stem = ConvPyramid(3, d[:3], center=True)      # 1/1, 1/2, 1/4
         self.down3 = conv(d[2], d[3], 2)
         self.stage3 = lgs_stage(d[3], cfg.depths[0], cfg.num_heads[0], cfg)     # 1/8
         self.down4 = conv(d[3], d[4], 2)

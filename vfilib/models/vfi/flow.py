@@ -16,32 +16,15 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from .layers import conv
-from .warp import backward_warp
+from ..layers import conv
+from ..warp import backward_warp, resize
 
 
 def _head(c: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.ConvTranspose2d(c, c // 2, 4, 2, 1), nn.PReLU(c // 2),
                          nn.ConvTranspose2d(c // 2, cout, 4, 2, 1))
 
-
-def resize(x: torch.Tensor, factor: float) -> torch.Tensor:
-    """Bilinear resize by ``factor`` (values unchanged; scale flows separately)."""
-    return x if factor == 1 else F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False,
-                                               recompute_scale_factor=False)
-
-
-def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize a pixel flow field (B, 2k, h, w) to ``size`` and scale its vectors to the new pixels."""
-    h, w = flow.shape[-2:]
-    if (h, w) == tuple(size):
-        return flow
-    out = F.interpolate(flow, size=size, mode="bilinear", align_corners=False)
-    sx, sy = size[1] / w, size[0] / h
-    xy = torch.stack([out[:, 0::2] * sx, out[:, 1::2] * sy], dim=2)       # python scalars: no H2D copy
-    return xy.flatten(1, 2)
 
 
 class IFBlock(nn.Module):

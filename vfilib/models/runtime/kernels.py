@@ -8,14 +8,14 @@ direction and sums them (about a dozen full passes over (4N, L, C) tensors). Two
 ``scan_conv_silu(src, idx, weight, bias)``
     gather ``src`` (N, T, C) into the order ``idx`` (D, L) of every direction, depthwise causal
     conv1d (``weight`` (C, 1, K), ``bias`` (C,)) and SiLU in one pass -> (D*N, L, C) float32 (or
-    ``out_dtype``; the arithmetic is float32 either way), batch direction-major (``d * N + n``), the layout :func:`vfilib.models.scan.scan` uses.
+    ``out_dtype``; the arithmetic is float32 either way), batch direction-major (``d * N + n``), the layout :func:`vfilib.models.vfi.scan.scan` uses.
 
 ``merge_gated_rmsnorm(y, inv, z, weight, eps, group_size)``
     for every token: read its row of each direction's output ``y`` (D*N, L, E) through the inverse
     permutation ``inv`` (D, T), gate with ``silu(z)`` (z: (N, T, E), token order), RMS-normalise per
     group, scale by ``weight`` and sum over directions -> (N, T, E).
 
-Both equal their ``*_ref`` (the computation of :class:`vfilib.models.mamba.Mamba2Mixer`'s plain
+Both equal their ``*_ref`` (the computation of :class:`vfilib.models.vfi.mamba.Mamba2Mixer`'s plain
 path) up to float rounding; ``tests/test_kernels.py`` checks it. On CUDA tensors they run compiled;
 on CPU tensors through Triton's interpreter (``TRITON_INTERPRET=1``; slow, for the tests). They have no backward: the mixer
 uses them only when no gradient is needed (:func:`use_fused`). Each is a ``torch.library`` custom op,

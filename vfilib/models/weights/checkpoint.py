@@ -23,9 +23,9 @@ from typing import Any
 
 import torch
 
-from ..config import ModelConfig, RuntimeConfig
-from ..core.io import atomic_write, sha256_file
-from ..core.paths import REPO_ROOT
+from ...config import ModelConfig, RuntimeConfig
+from ...core.io import atomic_write, sha256_file
+from ...core.paths import REPO_ROOT
 
 FORMAT = "vfilib-checkpoint-2"
 WEIGHTS_FORMAT = "vfilib-weights-1"
@@ -71,7 +71,7 @@ def read(path: str | Path, map_location="cpu") -> dict:
         hint = ("it looks like a RIFE flownet .pkl: use --peer rife_hdv3 (or rife_v39)"
                 if any(str(k).startswith(("module.block", "block0.")) for k in obj) else
                 "it looks like a plain state dict without the model config; vfilib checkpoints carry "
-                "their config (save them with vfilib.models.checkpoint)")
+                "their config (save them with vfilib.models.weights.checkpoint)")
         raise CheckpointError(f"{path}: not a vfilib checkpoint ({hint})")
     return obj
 
@@ -113,7 +113,7 @@ def load_model(path: str | Path | None = None, device="cpu", runtime: RuntimeCon
     """A model rebuilt from a checkpoint's own config, with its weights (EMA weights if present), in
     eval mode on ``device``. ``path=None``: the shipped weights (sha256 checked against the card).
     ``runtime``: how it runs (SSD implementation and dtype, chunk size, fused kernels); no weight changes."""
-    from . import build_model
+    from .. import build_model
 
     path = Path(path) if path is not None else shipped_path()
     if path == SHIPPED and check_sha256:
