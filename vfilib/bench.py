@@ -14,45 +14,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
-import statistics
 import time
 
 import pandas as pd
 import torch
 
-from .config import FUSED_MODES, PHASE1_EXPERIMENTS, SSM_DTYPES, RuntimeConfig, amp_dtype, preset
+from .config import FUSED_MODES, PHASE1_EXPERIMENTS, SSM_DTYPES, RuntimeConfig, preset
 from .models import build_model
 from .models.runtime.graph import capture
 from .core.tables import append_rows, provenance
-
-RESOLUTIONS = {"256": (256, 256), "720p": (720, 1280), "1080p": (1080, 1920), "4k": (2160, 3840),
-               "4k_dci": (2160, 4096)}
-DTYPES = {name: amp_dtype(name) for name in ("fp32", "bf16", "fp16")}
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def time_fn(fn, device: torch.device, warmup: int = 10, iters: int = 50, reset_peak: bool = True) -> dict[str, float]:
-    """Run ``fn`` warmup + iters times; latency in ms (mean, median) and CUDA peak memory in GiB
-    (allocated, since the warm-up ends; ``reset_peak=False``: since the caller last reset it)."""
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    if device.type == "cuda" and reset_peak:
-        torch.cuda.reset_peak_memory_stats(device)
-    times = []
-    for _ in range(iters):
-        _sync(device)
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append((time.perf_counter() - t0) * 1e3)
-    peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else float("nan")
-    return {"mean_ms": statistics.fmean(times), "median_ms": statistics.median(times), "peak_gib": peak}
-
+from .eval.timing import DTYPES, RESOLUTIONS, _sync, time_fn  # noqa: F401 - the benchmarks' shared timing
 
 def make_step(model, mode: str, res: tuple[int, int], batch: int, dtype, device, graph: bool = False, **call):
     """A closure running one inference call or one training step (forward + backward);

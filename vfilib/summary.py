@@ -68,7 +68,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     table = variant_table(args.variants) if args.variants else preset_table()
     if args.flops:
-        from .bench import RESOLUTIONS
+        from .eval.timing import RESOLUTIONS
 
         cfgs = ([preset(args.variants, **e.overrides) for e in PHASE1_EXPERIMENTS] if args.variants
                 else list(PRESETS.values()))

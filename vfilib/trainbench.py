@@ -123,7 +123,7 @@ def train_speed(args) -> None:
     """The real training step (fused AdamW, loss, gradient scaler, EMA off) at several batch sizes, on
     random tensors or batches drawn from a frame bank (``--data live``): ms per step, samples/s, the
     data's share, peak memory. Rows go to ``--out`` with provenance."""
-    from .bench import DTYPES, time_fn
+    from .eval.timing import DTYPES, time_fn
     from .config import preset
     from .core.tables import append_rows, provenance
     from .train import TrainConfig
