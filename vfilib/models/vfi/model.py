@@ -36,8 +36,9 @@ from .refine import RefineNet, blend
 from ..warp import backward_warp, resize_flow
 
 
-def check_pair(img0: torch.Tensor, img1: torch.Tensor) -> None:
-    """Raise ValueError with a clear message for inputs the model cannot take."""
+def check_pair(img0: torch.Tensor, img1: torch.Tensor, values: bool = True) -> None:
+    """Raise ValueError with a clear message for inputs the model cannot take. ``values``: also check
+    the pixel values (finite, in [0, 1]); that reads them back to the host, a synchronisation."""
     for name, x in (("I0", img0), ("I1", img1)):
         if not torch.is_tensor(x):
             raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
@@ -49,7 +50,7 @@ def check_pair(img0: torch.Tensor, img1: torch.Tensor) -> None:
             raise ValueError(f"{name} must be a float tensor in [0, 1], got dtype {x.dtype}")
     if img0.shape != img1.shape:
         raise ValueError(f"I0 and I1 differ in shape: {tuple(img0.shape)} vs {tuple(img1.shape)}")
-    if torch.compiler.is_compiling() or (img0.is_cuda and torch.cuda.is_current_stream_capturing()):
+    if not values or torch.compiler.is_compiling() or (img0.is_cuda and torch.cuda.is_current_stream_capturing()):
         return                                        # no host sync inside a compiled graph or a CUDA-graph capture
     for name, x in (("I0", img0), ("I1", img1)):
         lo, hi = torch.aminmax(x.detach())
@@ -60,15 +61,16 @@ def check_pair(img0: torch.Tensor, img1: torch.Tensor) -> None:
                              + (" (0-255 data: divide by 255)" if hi > 2 else ""))
 
 
-def as_time(t, batch: int, like: torch.Tensor) -> torch.Tensor:
-    """A float, a (B,) or a (B, 1, 1, 1) timestep -> (B, 1, 1, 1) tensor; t must lie in [0, 1]."""
+def as_time(t, batch: int, like: torch.Tensor, values: bool = True) -> torch.Tensor:
+    """A float, a (B,) or a (B, 1, 1, 1) timestep -> (B, 1, 1, 1) tensor; t must lie in [0, 1] (checked
+    on the host unless ``values`` is False)."""
     t = torch.as_tensor(t, dtype=like.dtype, device=like.device)
     if t.numel() == 1:
         t = t.reshape(1).expand(batch)
     t = t.reshape(-1)
     if t.numel() != batch:
         raise ValueError(f"t has {t.numel()} values for a batch of {batch}")
-    if torch.compiler.is_compiling() or (t.is_cuda and torch.cuda.is_current_stream_capturing()):
+    if not values or torch.compiler.is_compiling() or (t.is_cuda and torch.cuda.is_current_stream_capturing()):
         return t.view(batch, 1, 1, 1)      # no host sync in a CUDA-graph capture, no graph break in torch.compile
     if not torch.isfinite(t).all() or (t < 0).any() or (t > 1).any():
         raise ValueError(f"t must lie in [0, 1], got {t.tolist()}")
@@ -127,6 +129,9 @@ class VFIModel(nn.Module):
         self.refine = RefineNet(cfg.dims, cfg.refine_dims)
         self.hires = HiResRefine(cfg.hires_dims) if cfg.flow != "off" else None
         self.set_runtime(runtime or RuntimeConfig())
+        # False: inputs' values are not read back to check them (a host synchronisation per call, so
+        # the GPU idles while the next kernels are launched); the trainer checks its first batch instead
+        self.check_values = True
 
     def set_runtime(self, runtime: RuntimeConfig) -> "VFIModel":
         """Switch how the model runs (SSD implementation and dtype, chunk size, fused kernels); the
@@ -139,9 +144,9 @@ class VFIModel(nn.Module):
 
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, t=0.5, scale: float = 1.0, tile: int = 0,
                 return_aux: bool = False):
-        check_pair(img0, img1)
+        check_pair(img0, img1, self.check_values)
         b = img0.shape[0]
-        tt = as_time(t, b, img0)
+        tt = as_time(t, b, img0, self.check_values)
         if self.flow is None:
             if scale != 1:
                 raise ValueError("scale != 1 needs a flow model (cfg.flow != 'off'); Phase-1 models run at full size")
