@@ -57,3 +57,41 @@ def test_per_frame_never_mixes_frames():
 def test_odd_batch_rejected():
     with pytest.raises(ValueError, match="pairs"):
         S.scan(torch.randn(3, 2, 2, 1), "interleaved")
+
+
+# ----------------------------------------------------------------------------- F-frame windows (N-frame context)
+@pytest.mark.parametrize("frames", [1, 3, 4, 6])
+@pytest.mark.parametrize("mode", ["interleaved", "sequential", "per_frame"])
+@pytest.mark.parametrize("hw", [(1, 1), (3, 5), (5, 7), (7, 4)])
+def test_round_trip_is_exact_for_f_frames(frames, mode, hw):
+    h, w = hw
+    x = torch.randn(frames * 2, h, w, 3)             # 2 windows of F frames
+    seqs = S.scan(x, mode, frames)
+    assert seqs.shape[1] == (h * w if mode == "per_frame" else frames * h * w)
+    per_dir = S.merge(seqs, h, w, mode, reduce=None, frames=frames)
+    for d in range(4):
+        assert torch.equal(per_dir[d], x), f"direction {d} not undone ({frames} frames)"
+
+
+def test_interleaved_order_alternates_f_frames():
+    h, w, f = 2, 3, 4
+    ids = torch.arange(f * h * w, dtype=torch.float64).reshape(f, h, w, 1)
+    seq = S.scan(ids, "interleaved", f)[..., 0].long()           # (4, 24)
+    hw = h * w
+    assert seq[0].tolist()[:8] == [0, 6, 12, 18, 1, 7, 13, 19]  # the 4 frames' tokens at p0, then at p1
+    col = [0, 3, 1, 4, 2, 5]
+    assert seq[1].tolist() == [p + k * hw for p in col for k in range(f)]
+    assert seq[2].tolist() == seq[0].flip(0).tolist()
+    seq_s = S.scan(ids, "sequential", f)[..., 0].long()
+    assert seq_s[0].tolist() == list(range(f * hw))
+
+
+def test_two_frames_is_the_default():
+    x = torch.randn(4, 3, 5, 2)
+    assert torch.equal(S.scan(x, "interleaved"), S.scan(x, "interleaved", 2))
+    assert torch.equal(S.scan_index("interleaved", 3, 5), S.scan_index("interleaved", 3, 5, 2))
+
+
+def test_batch_not_a_multiple_of_frames_rejected():
+    with pytest.raises(ValueError, match="windows of 4 frames"):
+        S.scan(torch.randn(6, 2, 2, 1), "interleaved", 4)

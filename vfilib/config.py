@@ -68,6 +68,10 @@ class ModelConfig:
     flow_channels: int = 90             # IFBlock width (90 = RIFE HDv3, so its weights can initialise it)
     hires_dims: int = 16                # full-resolution refinement head, used when scale < 1 (Phase 3)
 
+    # --- N-frame context (issue 29; vfilib/models/context.py) ---
+    context_frames: int = 2             # N = 2k frames I(-k+1) .. I0, I1 .. I(k); 2: the pair alone; 4, 6: a
+                                        # gated temporal Mamba2 over the N frames' 1/8 tokens (gate zero at init)
+
     # --- Mamba2 (names as in mamba_ssm.Mamba2) ---
     d_state: int = 64
     d_conv: int = 4
@@ -110,6 +114,10 @@ class ModelConfig:
                 bad(f"headdim {self.headdim} must divide d_inner = expand*dim = {self.expand * d}")
         if self.residual != "plain" and not 2 <= self.mhc_streams <= 4:
             bad("mhc_streams must be 2..4")
+        if self.context_frames < 2 or self.context_frames % 2 or self.context_frames > 8:
+            bad(f"context_frames must be 2, 4, 6 or 8 (N = 2k frames around the interval), got {self.context_frames}")
+        if self.context_frames > 2 and self.flow == "flow_only":
+            bad("context_frames > 2 needs the backbone (flow_only has none)")
 
     @property
     def pad_multiple(self) -> int:

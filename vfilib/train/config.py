@@ -22,6 +22,9 @@ DATA_CHOICES = ("embedded", "film", "live", "vimeo", "x4k", "mixed")
 NOT_HASHED = ("exp_name", "out_dir", "resume", "log_every", "val_every", "ckpt_every", "dry_run", "device",
               "results_csv", "progress", "num_workers", "stop_at", "time_limit", "data_path", "x4k_path",
               "embedded_path", "reference")
+#: Fields of the N-frame context (issue 29), left out of the hash of a 2-frame run: runs hashed before
+#: they existed keep their hash (and their finished grid rows).
+CONTEXT_FIELDS = ("context_dropout",)
 
 
 @dataclass
@@ -55,6 +58,7 @@ class TrainConfig:
     embedded_path: str | None = None  # prepared-set folder (default data/cache, data/film or data/live)
     crop: int = 256
     window: int = 7                   # frames per training window (t = (k - i) / (j - i) inside it)
+    context_dropout: float = 0.25     # N-frame models: per side, the chance that the context is cut (nearest frame repeated)
     mixed_ratio: str = "2:1"
     curriculum: bool = False
     curriculum_T: int = 50            # epochs over which crop and gap grow
@@ -100,6 +104,8 @@ class TrainConfig:
                 bad(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0 < self.scale <= 1:
             bad(f"scale must lie in (0, 1], got {self.scale}")
+        if not 0 <= self.context_dropout <= 1:
+            bad(f"context_dropout must lie in [0, 1], got {self.context_dropout}")
         if self.window < 3:
             bad(f"window must be at least 3 frames, got {self.window}")
         if self.lr <= 0 or self.min_lr < 0:
@@ -128,4 +134,7 @@ class TrainConfig:
     def config_hash(self) -> str:
         """12 hex digits naming what this run computes (model, data, recipe, seed)."""
         d = {k: v for k, v in self.to_dict().items() if k not in NOT_HASHED}
+        if self.model.context_frames == 2:
+            d = {k: v for k, v in d.items() if k not in CONTEXT_FIELDS}
+            d["model"] = {k: v for k, v in d["model"].items() if k != "context_frames"}
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -26,9 +26,15 @@ class Backbone(nn.Module):
         self.down4 = conv(d[3], d[4], 2)
         self.stage4 = lgs_stage(d[4], cfg.depths[1], cfg.num_heads[1], cfg)     # 1/16
 
-    def forward(self, frames: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, frames: torch.Tensor, context: nn.Module | None = None) -> list[torch.Tensor]:
+        """``context`` (N-frame models, :class:`.context.TemporalContext`): ``frames`` holds N frames per
+        window (N*B: I0, I1, then the context frames); it mixes their 1/8 maps into the pair's, and the
+        maps returned (and the LGS stages) are the pair's (2B, ...)."""
         feats = self.stem(frames)
-        f3 = self.stage3(self.down3(feats[-1]))
+        f3 = self.down3(feats[-1])
+        if context is not None:
+            feats, f3 = context(feats, f3)
+        f3 = self.stage3(f3)
         f4 = self.stage4(self.down4(f3))
         return feats + [f3, f4]
 

@@ -18,6 +18,10 @@ flows, mask and residual are upsampled, the full-resolution frames are warped an
 small full-resolution head (:class:`HiResRefine`, zero-initialised) adds detail. That head is local
 (3 convolutions), so ``tile > 0`` runs it in overlapping tiles with the same result in bounded memory.
 
+N-frame context (``cfg.context_frames`` = N > 2, :mod:`.context`): ``context`` holds the frames around
+the interval; stem and ``down3`` see all N frames, a gated temporal Mamba2 mixes them into the pair's
+1/8 features; the flow, the warping and everything after stay on I0 and I1.
+
 Any input size: frames are padded (replicate) to a multiple of ``cfg.pad_multiple`` and the output
 is cropped back. Inputs are RGB float tensors in [0, 1] of shape (B, 3, H, W).
 """
@@ -31,6 +35,7 @@ from ...config import ModelConfig, RuntimeConfig
 from ...core.tensors import pad_to
 from .backbone import Backbone, sum_frames
 from ..layers import ConvPyramid, conv
+from .context import stack_window, temporal_context
 from .flow import FlowEstimator
 from .refine import RefineNet, blend
 from ..warp import backward_warp, resize_flow
@@ -114,9 +119,11 @@ class HiResRefine(nn.Module):
 
 
 class VFIModel(nn.Module):
-    """forward(I0, I1, t=0.5, scale=1.0, tile=0): (B, 3, H, W) x2 -> (B, 3, H, W) in [0, 1].
+    """forward(I0, I1, t=0.5, scale=1.0, tile=0, context=None): (B, 3, H, W) x2 -> (B, 3, H, W) in [0, 1].
 
-    ``t``: float or (B,) in [0, 1]. ``scale`` (flow models): working resolution of flow, backbone and
+    ``t``: float or (B,) in [0, 1]. ``context`` (models with ``cfg.context_frames`` = N > 2): the other
+    N - 2 frames of the window, (B, N-2, 3, H, W) in time order (k-1 before I0, oldest first, then k-1
+    after I1), or a pair (before, after) of (B, k-1, 3, H, W); None: I0 and I1 repeated (no neighbours). ``scale`` (flow models): working resolution of flow, backbone and
     RefineNet relative to the input. ``tile`` > 0: the full-resolution stage in tiles of that size.
     ``return_aux``: also return {"flow": (B, 4, h, w), "mask_logit": (B, 1, h, w)} at the working size."""
 
@@ -128,6 +135,7 @@ class VFIModel(nn.Module):
         self.flow = FlowEstimator(cfg.flow_channels) if cfg.flow != "off" else None
         self.refine = RefineNet(cfg.dims, cfg.refine_dims)
         self.hires = HiResRefine(cfg.hires_dims) if cfg.flow != "off" else None
+        self.temporal = temporal_context(cfg)          # None: the pair alone (context_frames = 2)
         self.set_runtime(runtime or RuntimeConfig())
         # False: inputs' values are not read back to check them (a host synchronisation per call, so
         # the GPU idles while the next kernels are launched); the trainer checks its first batch instead
@@ -143,23 +151,24 @@ class VFIModel(nn.Module):
         return self
 
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, t=0.5, scale: float = 1.0, tile: int = 0,
-                return_aux: bool = False):
+                return_aux: bool = False, context=None):
         check_pair(img0, img1, self.check_values)
         b = img0.shape[0]
         tt = as_time(t, b, img0, self.check_values)
+        frames = stack_window(img0, img1, context, self.cfg.context_frames)      # (N*B, 3, H, W): I0, I1, context
         if self.flow is None:
             if scale != 1:
                 raise ValueError("scale != 1 needs a flow model (cfg.flow != 'off'); Phase-1 models run at full size")
-            x, (h, w) = pad_to(torch.cat([img0, img1], dim=0), self.cfg.pad_multiple)
-            out = self.refine(sum_frames(self.backbone(x)), x[:b], x[b:], tt)[..., :h, :w]
+            x, (h, w) = pad_to(frames, self.cfg.pad_multiple)
+            out = self.refine(sum_frames(self.backbone(x, self.temporal)), x[:b], x[b:2 * b], tt)[..., :h, :w]
             return (out, {}) if return_aux else out
         if not 0 < scale <= 1:
             raise ValueError(f"scale must lie in (0, 1], got {scale}")
-        small = torch.cat([img0, img1], dim=0)
+        small = frames
         if scale != 1:
             small = F.interpolate(small, scale_factor=scale, mode="bilinear", align_corners=False, antialias=True)
         x, (h, w) = pad_to(small, self.cfg.pad_multiple)
-        a, c = x[:b], x[b:]
+        a, c = x[:b], x[b:2 * b]
         flow, flow_logit = self.flow(a, c, tt)
         w0, w1 = backward_warp(a, flow[:, :2]), backward_warp(c, flow[:, 2:4])
         feats = self._features(x, flow, w0, w1, tt)
@@ -179,7 +188,7 @@ class VFIModel(nn.Module):
     def _features(self, x, flow, w0, w1, tt) -> list[torch.Tensor]:
         if self.cfg.flow == "flow_only":
             return self.context(torch.cat([w0, w1, flow / 16, tt.expand(-1, 1, *w0.shape[2:])], 1))
-        feats = self.backbone(x)
+        feats = self.backbone(x, self.temporal)
         if self.cfg.flow == "image":
             return sum_frames(feats)
         out = []
@@ -189,10 +198,11 @@ class VFIModel(nn.Module):
             out.append(backward_warp(f[:n], fl[:, :2]) + backward_warp(f[n:], fl[:, 2:4]))
         return out
 
-    def features(self, img0: torch.Tensor, img1: torch.Tensor) -> list[torch.Tensor]:
-        """Per-frame backbone features (2B, C_i, H/2^i, W/2^i), i = 0..4, of the padded pair."""
+    def features(self, img0: torch.Tensor, img1: torch.Tensor, context=None) -> list[torch.Tensor]:
+        """Per-frame backbone features (2B, C_i, H/2^i, W/2^i), i = 0..4, of the padded pair (with its
+        context mixed in for N-frame models)."""
         check_pair(img0, img1)
         if self.backbone is None:
             raise ValueError("a flow_only model has no backbone features")
-        x, _ = pad_to(torch.cat([img0, img1], dim=0), self.cfg.pad_multiple)
-        return self.backbone(x)
+        x, _ = pad_to(stack_window(img0, img1, context, self.cfg.context_frames), self.cfg.pad_multiple)
+        return self.backbone(x, self.temporal)

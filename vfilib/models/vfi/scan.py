@@ -3,18 +3,19 @@
 Each scan is a fixed permutation of token indices, so the inverse is the inverse permutation
 (computed with ``argsort``) and ``merge(scan(x))`` returns ``x`` bit for bit.
 
-Token ids. For the cross-frame modes the two frames of a pair form one pool of ``2HW`` tokens,
-id ``f * HW + h * W + w`` for frame ``f`` in {0, 1}. Four directions are used, in this order:
+Token ids. For the cross-frame modes the F frames of a window (F = 2: a pair; F = 4, 6: the
+N-frame context of :mod:`vfilib.models.context`) form one pool of ``F*HW`` tokens, id
+``f * HW + h * W + w`` for frame ``f`` in 0 .. F-1. Four directions are used, in this order:
 row-major, column-major, row-major reversed, column-major reversed.
 
 Modes
-    ``interleaved``  f0(p0), f1(p0), f0(p1), f1(p1), ... (VFIMamba's Mixed-SSM order)
-    ``sequential``   all tokens of f0, then all tokens of f1
+    ``interleaved``  f0(p0), f1(p0), ..., fF-1(p0), f0(p1), ... (VFIMamba's Mixed-SSM order; F frames alternate)
+    ``sequential``   all tokens of f0, then all tokens of f1, ...
     ``per_frame``    classic SS2D: each frame scanned alone (sequences of length HW)
 
-Shapes: ``scan`` takes ``(2B, H, W, C)`` (frame-0 batch first, then frame-1) and returns
-``(4B, 2HW, C)`` for the cross-frame modes and ``(8B, HW, C)`` for ``per_frame``; the batch is
-direction-major (all sequences of direction 0 first).
+Shapes: ``scan`` takes ``(F*B, H, W, C)`` (frame-0 batch first, then frame-1, ...) and returns
+``(4B, F*HW, C)`` for the cross-frame modes and ``(4*F*B, HW, C)`` for ``per_frame``; the batch is
+direction-major (all sequences of direction 0 first). ``frames`` defaults to 2 everywhere.
 """
 from __future__ import annotations
 
@@ -34,76 +35,81 @@ def _directions(h: int, w: int) -> torch.Tensor:
 
 
 @lru_cache(maxsize=64)
-def scan_index(mode: str, h: int, w: int) -> torch.Tensor:
-    """Token order of every direction: (4, L) int64; L = 2HW (cross-frame) or HW (per_frame)."""
+def scan_index(mode: str, h: int, w: int, frames: int = 2) -> torch.Tensor:
+    """Token order of every direction: (4, L) int64; L = F*HW (cross-frame, F = ``frames``) or HW (per_frame)."""
     hw = h * w
     row = torch.arange(hw)
     col = torch.arange(hw).reshape(h, w).t().reshape(-1)
+    if frames < 1:
+        raise ValueError(f"a scan needs at least one frame, got frames={frames}")
     if mode == "per_frame":
         return _directions(h, w)
+    offsets = torch.arange(frames) * hw
     if mode == "interleaved":
-        fwd = [torch.stack([p, p + hw], dim=1).reshape(-1) for p in (row, col)]
+        fwd = [(p[:, None] + offsets).reshape(-1) for p in (row, col)]
     elif mode == "sequential":
-        fwd = [torch.cat([p, p + hw]) for p in (row, col)]
+        fwd = [(offsets[:, None] + p).reshape(-1) for p in (row, col)]
     else:
         raise ValueError(f"unknown scan mode {mode!r}")
     return torch.stack([fwd[0], fwd[1], fwd[0].flip(0), fwd[1].flip(0)])
 
 
 @lru_cache(maxsize=64)
-def merge_index(mode: str, h: int, w: int) -> torch.Tensor:
+def merge_index(mode: str, h: int, w: int, frames: int = 2) -> torch.Tensor:
     """Inverse permutation of :func:`scan_index`: (4, L)."""
-    return torch.argsort(scan_index(mode, h, w), dim=1)
+    return torch.argsort(scan_index(mode, h, w, frames), dim=1)
 
 
 @lru_cache(maxsize=256)
-def _indices_on(mode: str, h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    return scan_index(mode, h, w).to(device), merge_index(mode, h, w).to(device)
+def _indices_on(mode: str, h: int, w: int, device: torch.device, frames: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    return scan_index(mode, h, w, frames).to(device), merge_index(mode, h, w, frames).to(device)
 
 
 @torch.compiler.assume_constant_result
-def indices_on(mode: str, h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def indices_on(mode: str, h: int, w: int, device: torch.device, frames: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """(scan_index, merge_index) already on ``device``: no host-to-device copy per call (which would
     also break CUDA-graph capture), and constants of a ``torch.compile`` graph (not recomputed in it)."""
-    return _indices_on(mode, h, w, device)
+    return _indices_on(mode, h, w, device, frames)
 
 
-def to_pool(x: torch.Tensor, mode: str) -> torch.Tensor:
-    """(2B, H, W, C) -> token pool in id order: (B, 2HW, C) cross-frame, or (2B, HW, C) per frame."""
+def to_pool(x: torch.Tensor, mode: str, frames: int = 2) -> torch.Tensor:
+    """(F*B, H, W, C) -> token pool in id order: (B, F*HW, C) cross-frame, or (F*B, HW, C) per frame."""
     if mode == "per_frame":
         return rearrange(x, "b h w c -> b (h w) c")
-    if x.shape[0] % 2:
-        raise ValueError(f"cross-frame scan needs a batch of frame pairs (2B), got batch {x.shape[0]}")
-    return rearrange(x, "(f b) h w c -> b (f h w) c", f=2)
+    if x.shape[0] % frames:
+        what = "frame pairs (2B)" if frames == 2 else f"windows of {frames} frames ({frames}B)"
+        raise ValueError(f"cross-frame scan needs a batch of {what}, got batch {x.shape[0]}")
+    return rearrange(x, "(f b) h w c -> b (f h w) c", f=frames)
 
 
-def from_pool(pool: torch.Tensor, h: int, w: int, mode: str) -> torch.Tensor:
-    """Inverse of :func:`to_pool`: (..., N, L, C) -> (..., 2B, H, W, C)."""
+def from_pool(pool: torch.Tensor, h: int, w: int, mode: str, frames: int = 2) -> torch.Tensor:
+    """Inverse of :func:`to_pool`: (..., N, L, C) -> (..., F*B, H, W, C)."""
     if mode == "per_frame":
         return rearrange(pool, "... n (h w) c -> ... n h w c", h=h, w=w)
-    return rearrange(pool, "... b (f h w) c -> ... (f b) h w c", f=2, h=h, w=w)
+    return rearrange(pool, "... b (f h w) c -> ... (f b) h w c", f=frames, h=h, w=w)
 
 
-def scan(x: torch.Tensor, mode: str = "interleaved") -> torch.Tensor:
-    """(2B, H, W, C) -> (4B, 2HW, C) [cross-frame] or (8B, HW, C) [per_frame]."""
+def scan(x: torch.Tensor, mode: str = "interleaved", frames: int = 2) -> torch.Tensor:
+    """(F*B, H, W, C) -> (4B, F*HW, C) [cross-frame] or (4*F*B, HW, C) [per_frame]."""
     _, h, w, _ = x.shape
-    idx = indices_on(mode, h, w, x.device)[0]
-    pool = to_pool(x, mode)                                # (N, L, C)
+    idx = indices_on(mode, h, w, x.device, frames)[0]
+    pool = to_pool(x, mode, frames)                        # (N, L, C)
     seqs = pool[:, idx]                                    # (N, 4, L, C)
     return rearrange(seqs, "n d l c -> (d n) l c")
 
 
-def merge(y: torch.Tensor, h: int, w: int, mode: str = "interleaved", reduce: str | None = "sum") -> torch.Tensor:
+def merge(y: torch.Tensor, h: int, w: int, mode: str = "interleaved", reduce: str | None = "sum",
+          frames: int = 2) -> torch.Tensor:
     """Inverse of :func:`scan`.
 
-    y: (4B, 2HW, C) or (8B, HW, C). Returns (2B, H, W, C) with the four directions summed
-    (``reduce="sum"``) or (4, 2B, H, W, C) with each direction mapped back (``reduce=None``).
+    y: (4B, F*HW, C) or (4*F*B, HW, C). Returns (F*B, H, W, C) with the four directions summed
+    (``reduce="sum"``) or (4, F*B, H, W, C) with each direction mapped back (``reduce=None``).
     """
-    inv = merge_index(mode, h, w).to(y.device)
+    inv = merge_index(mode, h, w, frames).to(y.device)
     seqs = rearrange(y, "(d n) l c -> n d l c", d=NUM_DIRECTIONS)
     d = torch.arange(NUM_DIRECTIONS, device=y.device)[:, None]
     pool = seqs[:, d, inv]                                 # (N, 4, L, C) back in id order
-    out = from_pool(rearrange(pool, "n d l c -> d n l c"), h, w, mode)
+    out = from_pool(rearrange(pool, "n d l c -> d n l c"), h, w, mode, frames)
     if reduce is None:
         return out
     if reduce == "sum":
