@@ -68,7 +68,17 @@ def test_eval_store_keeps_only_listed_frames_and_whole_shots(clip_set):
                 shot = next(s for s in m["shots"] if s["clip"] == clip and s["start"] <= idx < s["end"])
                 assert shot["split"] == split                       # no frame of a list outside its split
     stored = {f"frames/{p.parent.name}/{p.name}" for p in (cache / "frames").rglob("*.png")}
-    assert stored == listed and stored
+    context = set()                     # and the frames of each listed triplet's 4-frame window, in its shot
+    for split in ("val", "test"):
+        for level in LEVEL_GAPS:
+            for line in (cache / f"{split}-{level}.txt").read_text().splitlines():
+                (clip, a), _, (_, b) = [(p.split("/")[1], int(p.split("/")[2][:5])) for p in line.split()]
+                shot = next(s for s in m["shots"] if s["clip"] == clip and s["start"] <= a < s["end"])
+                for j in (a - (b - a), b + (b - a)):
+                    if shot["start"] <= j < shot["end"]:
+                        context.add(f"frames/{clip}/{j:05d}.png")
+    assert context - listed, "no context frame outside the triplets: the test shows nothing"
+    assert stored == listed | context and stored
 
 
 def test_bank_batches_repeat_exactly_and_stay_inside_a_window(clip_set):
@@ -106,3 +116,42 @@ def test_unreadable_video_is_named(tmp_path):
     bad.write_bytes(b"\x00" * 100)
     with pytest.raises(VideoError, match="broken.mp4"):
         decode_frames(bad)
+
+
+def _corner(x):
+    """The frame index a clip frame carries in its red corner pixel: (..., 3, H, W) -> (...)."""
+    return torch.round(x[..., 0, 0, 0] * 255).long()
+
+
+def test_bank_context_at_the_pairs_spacing_inside_the_shot(clip_set):
+    """4- and 6-frame batches: the same triplets as the 2-frame batch; the context frames lie at the pair's
+    spacing inside the pair's shot, repeating the nearest frame where the shot ends; dropout cuts a side."""
+    from vfilib.data.window import in_shot, window_indices
+
+    cache, videos, m = clip_set
+    bank = FrameBank.from_set(cache, videos, "train", window=5)
+    train = [(s["start"], s["end"]) for s in m["shots"] if s["split"] == "train"]
+    two = bank.batch(11, 24, 64, seed=1, augment=False)
+    at_end = 0
+    for n in (4, 6):
+        b = bank.batch(11, 24, 64, seed=1, augment=False, context=n)
+        assert all(torch.equal(two[k], b[k]) for k in ("I0", "gt", "I1", "t")) and b["context"].shape[1] == n - 2
+        for s in range(24):
+            i0, i1, ctx = _corner(b["I0"][s]).item(), _corner(b["I1"][s]).item(), _corner(b["context"][s]).tolist()
+            want = [window_indices(i0, i1, n, in_shot(a, e)) for a, e in train if a <= i0 and i1 < e]
+            assert [w[:n // 2 - 1] + w[n // 2 + 1:] for w in want].count(ctx) >= 1, (i0, i1, ctx)
+            at_end += any(j in (i0, i1) for j in ctx)
+    assert at_end, "no sample met a shot end: the repeats were not exercised"
+    cut = bank.batch(11, 24, 64, seed=1, augment=False, context=4, context_dropout=1.0)
+    assert torch.equal(_corner(cut["context"][:, 0]), _corner(cut["I0"]))
+    assert torch.equal(_corner(cut["context"][:, 1]), _corner(cut["I1"]))
+
+
+def test_augmentation_reverses_the_whole_window():
+    from vfilib.data.bank import augment_batch
+
+    x = torch.arange(5.0).view(1, 5, 1, 1, 1).expand(2, 5, 3, 4, 4).clone()     # frame f holds f
+    t = torch.tensor([0.25, 0.25])
+    out, tt = augment_batch(x, t, [[0.9, 0.9, 0.9, 0.1, 0.0], [0.9, 0.9, 0.9, 0.9, 0.0]])   # time reversal, none
+    assert out[0, :, 0, 0, 0].tolist() == [4, 3, 2, 1, 0] and tt[0].item() == 0.75
+    assert out[1, :, 0, 0, 0].tolist() == [0, 1, 2, 3, 4] and tt[1].item() == 0.25

@@ -343,3 +343,24 @@ def test_a_finished_run_appends_its_result_row(cache, tmp_path):
     row = pd.read_csv(tmp_path / "phase1.csv").iloc[0]
     assert row["exp_name"] == "row" and row["config_hash"] == s["config_hash"] == cfg.config_hash()
     assert row["steps"] == 2 and row["crop"] == 32 and row["validation"].startswith("given dataset")
+
+
+def test_four_frame_run_starts_from_two_frame_weights_and_trains_the_gate(cache, tmp_path, capsys):
+    """N-frame training (issue 29): a 4-frame run resumes a 2-frame run's weights (the context mixer
+    starts fresh), its batches carry the context to the model, the gate leaves zero, validation sees
+    the context, and the checkpoint carries context_frames."""
+    from vfilib.data.transforms import Augment
+
+    two = Fixed(cache, n=4, size=32)
+    train(_cfg(tmp_path, exp_name="n2", max_steps=1), two, two)
+    data = ClipWindows(cache, "train", window=5, stride=9, frames=4, transform=Augment(crop=32, seed=0))
+    val = ClipWindows(cache, "val", window=3, stride=9, fixed=True, frames=4)
+    cfg = _cfg(tmp_path, exp_name="n4", model=preset("tiny", context_frames=4), resume=str(tmp_path / "n2" / "last.pt"),
+               max_steps=3, lr=1e-2, warmup_steps=1, val_samples=2, val_crop=32, batch_size=2)
+    summary = train(cfg, data, val)
+    assert summary["steps"] == 3 and math.isfinite(summary["val_psnr"])
+    assert "new modules: ['temporal']" in capsys.readouterr().out
+    ck = ckpt.read(tmp_path / "n4" / "last.pt")
+    assert ck["model_config"]["context_frames"] == 4
+    assert ck["model"]["temporal.gate"].abs().sum() > 0                  # the context reached the loss
+    assert ck["train_config"]["context_dropout"] == 0.25

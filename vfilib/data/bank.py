@@ -11,7 +11,10 @@ beyond a few index draws. Augmentation runs on the device: random crop, horizont
 reference recipes (RIFE / VFIMamba).
 
 Windows are ``window`` consecutive frames of one shot with no repeated pair inside; a sample takes
-i < k < j in the window (j - i >= 2) with t = (k - i) / (j - i), like Vimeo septuplets. Clips are
+i < k < j in the window (j - i >= 2) with t = (k - i) / (j - i), like Vimeo septuplets. With
+``context`` = N > 2 the batch also holds the N-frame window's context (``"context"``: (B, N-2, 3, crop,
+crop), frames of the shot at the pair's spacing, :mod:`vfilib.data.window`), cut per side with
+probability ``context_dropout`` (nearest frame repeated); the triplets drawn are those of the 2-frame batch. Clips are
 weighted by the square root of their number of windows, so a long, static clip (a talking face of
 4,800 frames) does not drown the short, rich ones.
 """
@@ -29,6 +32,7 @@ from ..core.tensors import from_uint8
 from .prepare import load_manifest
 from .shots import Shot, clean_windows
 from .video import decode_frames
+from .window import cut_window, draw_cut, in_shot, window_indices
 
 
 @dataclass
@@ -110,12 +114,16 @@ class FrameBank:
                 return from_uint8(self.frames[k][index - s].permute(2, 0, 1))
         raise KeyError(f"frame {index} of {clip} is not in this bank")
 
-    def batch(self, step: int, size: int, crop: int, seed: int = 0, rank: int = 0, augment: bool = True) -> dict:
-        """Training batch ``step``: I0, gt, I1 (size, 3, crop, crop) float in [0, 1] and t (size,)."""
+    def batch(self, step: int, size: int, crop: int, seed: int = 0, rank: int = 0, augment: bool = True,
+              context: int = 2, context_dropout: float = 0.0) -> dict:
+        """Training batch ``step``: I0, gt, I1 (size, 3, crop, crop) float in [0, 1] and t (size,);
+        ``context`` = N > 2: also "context" (size, N-2, 3, crop, crop), the window's other frames in time order."""
         g = torch.Generator().manual_seed(stable_seed(seed, step, rank, "bank"))
         pick = torch.multinomial(self.weights, size, replacement=True, generator=g).tolist()
         u = torch.rand(size, 10, generator=g).tolist()
-        triplets, ts = [], []
+        cg = torch.Generator().manual_seed(stable_seed(seed, step, rank, "bank-context"))   # the triplets stay as at N = 2
+        uc = torch.rand(size, 4, generator=cg).tolist()
+        stacks, ts = [], []
         for n, wi in enumerate(pick):
             win = self.windows[wi]
             frames = self.frames[win.shot]
@@ -124,22 +132,37 @@ class FrameBank:
             k = a + 1 + min(int(u[n][2] * (b - a - 1)), b - a - 2)
             ch, cw = min(crop, h), min(crop, w)
             y, x = int(u[n][3] * (h - ch + 1)), int(u[n][4] * (w - cw + 1))
-            idx = torch.tensor([win.start + a, win.start + k, win.start + b], device=frames.device)
-            tri = frames.index_select(0, idx)[:, y:y + ch, x:x + cw]       # (3, ch, cw, 3)
+            order = _window_order(win.start + a, win.start + k, win.start + b, frames.shape[0], context,
+                                  context_dropout, uc[n])
+            stack = frames.index_select(0, torch.tensor(order, device=frames.device))[:, y:y + ch, x:x + cw]
             if (ch, cw) != (crop, crop):
-                tri = _pad_to(tri, crop)
-            triplets.append(tri)
+                stack = _pad_to(stack, crop)
+            stacks.append(stack)                                           # (N + 1, ch, cw, 3), time order
             ts.append((k - a) / (b - a))
-        x = from_uint8(torch.stack(triplets).permute(0, 1, 4, 2, 3))   # (B, 3 frames, 3, crop, crop)
+        x = from_uint8(torch.stack(stacks).permute(0, 1, 4, 2, 3))      # (B, N + 1 frames, 3, crop, crop)
         t = torch.tensor(ts, device=x.device, dtype=torch.float32)
         if augment:
             x, t = augment_batch(x, t, [r[5:10] for r in u])
-        return {"I0": x[:, 0], "gt": x[:, 1], "I1": x[:, 2], "t": t}
+        c = context // 2 - 1                                                # context frames on each side
+        out = {"I0": x[:, c], "gt": x[:, c + 1], "I1": x[:, c + 2], "t": t}
+        if context > 2:
+            out["context"] = torch.cat([x[:, :c], x[:, c + 3:]], 1)
+        return out
 
     def _ends(self, ua: float, ub: float) -> tuple[int, int]:
         """Two window positions a < b with b - a >= 2."""
         pairs = [(a, b) for a in range(self.window) for b in range(a + 2, self.window)]
         return pairs[min(int(ua * len(pairs)), len(pairs) - 1)]
+
+
+def _window_order(a: int, k: int, b: int, length: int, frames: int, dropout: float, u: list[float]) -> list[int]:
+    """Frame indices of one sample in time order: the window's frames before I0, I0, the target, I1,
+    the frames after I1 (a shot of ``length`` frames; each side cut with probability ``dropout``)."""
+    win = window_indices(a, b, frames, in_shot(0, length))
+    if frames > 2 and dropout > 0:
+        win = cut_window(win, draw_cut(u[0], u[1], frames, dropout), draw_cut(u[2], u[3], frames, dropout))
+    half = frames // 2
+    return win[:half] + [k] + win[half:]
 
 
 def check_alignment(frames: np.ndarray, entry: dict, source, pairs: int = 64, tol: float = 0.5) -> None:
@@ -170,9 +193,9 @@ def _pad_to(tri: torch.Tensor, crop: int) -> torch.Tensor:
 
 
 def augment_batch(x: torch.Tensor, t: torch.Tensor, u: list[list[float]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-sample augmentation on the device. x (B, 3 frames, C, H, W), t (B,), u: 5 uniforms per sample
-    (horizontal flip, vertical flip, channel reversal, time reversal, rotation by 90 degrees k times;
-    rotation only for square crops). Time reversal swaps the first and last frame and maps t -> 1 - t."""
+    """Per-sample augmentation on the device. x (B, F frames in time order, C, H, W), t (B,), u: 5 uniforms
+    per sample (horizontal flip, vertical flip, channel reversal, time reversal, rotation by 90 degrees k
+    times; rotation only for square crops). Time reversal reverses the frames and maps t -> 1 - t."""
     out, reverse = [], []
     for n, (hf, vf, ch, rev, rot) in enumerate(u):
         s = x[n]

@@ -8,15 +8,19 @@ from torch.utils.data import Dataset
 from .datasets import draw_triplet, triplet_item
 from .prepare import frame_name, load_manifest
 from .shots import Shot, clean_windows
+from .window import context_of, in_shot, window_indices
 
 
 class ClipWindows(Dataset):
     """Windows of ``window`` frames inside the shots of one split (no repeated frame inside), every
     ``stride`` frames. ``fixed``: first, middle, last frame (t = 0.5). Otherwise random i < k < j in
-    the window with t = (k - i) / (j - i), drawn from (seed, epoch, index) like Vimeo septuplets."""
+    the window with t = (k - i) / (j - i), drawn from (seed, epoch, index) like Vimeo septuplets.
+    ``frames`` = N > 2: items also hold the N-frame window's context from the shot, at the pair's
+    spacing (repeats where the shot ends)."""
 
     def __init__(self, cache: str | Path, split: str = "train", window: int = 7, stride: int = 3,
-                 fixed: bool = False, transform=None, seed: int = 0, clips: list[str] | None = None):
+                 fixed: bool = False, transform=None, seed: int = 0, clips: list[str] | None = None,
+                 frames: int = 2):
         self.cache = Path(cache)
         manifest = load_manifest(self.cache)
         if not manifest.get("shots"):
@@ -25,15 +29,18 @@ class ClipWindows(Dataset):
             raise ValueError(f"{self.cache} stores only the frames of its val/test lists; train on it with "
                              "the GPU frame bank (vfilib.data.bank) instead")
         self.ext = {n: c["ext"] for n, c in manifest["clips"].items()}
-        self.windows = []
+        self.windows, self.bounds = [], []           # (clip, first frame), and the window's shot [start, end)
         for shot in (Shot(**s) for s in manifest["shots"]):
             if shot.split != split or (clips is not None and shot.clip not in clips):
                 continue
             dups = set(manifest["clips"][shot.clip]["duplicates"])
-            self.windows += [(shot.clip, i) for i in clean_windows(shot, window - 1, stride, dups)]
+            starts = clean_windows(shot, window - 1, stride, dups)
+            self.windows += [(shot.clip, i) for i in starts]
+            self.bounds += [(shot.start, shot.end)] * len(starts)
         if not self.windows:
             raise ValueError(f"no {window}-frame windows in split {split!r} of {self.cache}")
         self.window, self.fixed, self.transform, self.seed, self.epoch = window, fixed, transform, seed, 0
+        self.frames = frames
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -48,7 +55,9 @@ class ClipWindows(Dataset):
     def __getitem__(self, index: int) -> dict:
         clip, start = self.windows[index]
         a, k, b = self.indices(index)
-        paths = [self.cache / "frames" / clip / frame_name(start + j, self.ext[clip]) for j in (a, k, b)]
+        ctx = context_of(window_indices(start + a, start + b, self.frames, in_shot(*self.bounds[index])))
+        paths = [self.cache / "frames" / clip / frame_name(j, self.ext[clip]) for j in
+                 (start + a, start + k, start + b, *(ctx if self.frames > 2 else []))]
         item = triplet_item(paths, a, k, b, f"{clip}/{start + a}-{start + b}")
         return self.transform(item, index) if self.transform else item
 

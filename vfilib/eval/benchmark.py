@@ -4,7 +4,8 @@ A :class:`Protocol` holds every choice that changes a number: padding multiple, 
 rounding the prediction to 8 bits before the metrics, test-time augmentation (average with the
 180-degree-rotated pass), the channel order fed to the method (None: the method's own), 2K/4K
 resize, and direct-t or recursive multi-frame interpolation. Each result row records all of them,
-plus provenance (commit, device, date), the data and split, and the checkpoint.
+plus provenance (commit, device, date), the data and split, the checkpoint, and the window the method
+took (``frames``: 2, or N for an N-frame model fed its context where the benchmark holds the frames).
 
     python -m vfilib.eval --bench embedded --peers blend dis rife_hdv3
     python -m vfilib.eval --bench snu_film --path /data/SNU-FILM --ckpt runs/exp1c/best.pt
@@ -31,6 +32,7 @@ from ..core.tables import append_rows, provenance
 from .interpolators import Interpolator
 from .metrics import LPIPS, interpolation_error, psnr, quantize, ssim_matlab
 from .interpolators import RecursiveT
+from .nframe import context_frames_of, narrow_context
 
 
 @dataclass(frozen=True)
@@ -54,24 +56,28 @@ class Benchmark:
     loader: Callable                       # (root, split) -> dataset
     protocol: Protocol
     default_root: Callable[[], Path | None]
+    context: bool = False                  # the loader takes frames=N (N-frame windows: context frames)
 
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
     Benchmark("embedded", "embedded clips (not a standard benchmark)", D.SNU_LEVELS,
-              lambda root, split: D.snu_film(root, split), Protocol(pad_multiple=32, round_uint8=True),
-              lambda: DataPaths().embedded),
+              lambda root, split, frames=2: D.snu_film(root, split, frames), Protocol(pad_multiple=32, round_uint8=True),
+              lambda: DataPaths().embedded, context=True),
     Benchmark("live", "live-action held-out shots (test split of the prepared live set)", D.SNU_LEVELS,
-              lambda root, split: D.snu_film(root, split), Protocol(pad_multiple=32, round_uint8=True),
-              lambda: DataPaths().live),
+              lambda root, split, frames=2: D.snu_film(root, split, frames), Protocol(pad_multiple=32, round_uint8=True),
+              lambda: DataPaths().live, context=True),
     Benchmark("embedded_8x", "embedded clips, 8x windows of the test shots (X-TEST's protocol; not X-TEST)", ("8x",),
               lambda root, split: multi_frame(root, "test", 8), Protocol(pad_multiple=32, round_uint8=True),
               lambda: DataPaths().embedded),
     Benchmark("vimeo90k", "Vimeo90K triplet test", ("test",), lambda root, split: D.vimeo_triplets(root, split),
               Protocol(), lambda: DataPaths().vimeo),
+    Benchmark("vimeo_septuplet", "Vimeo90K septuplet test, im3 im5 -> im4 (context im1, im7)", ("test",),
+              lambda root, split, frames=2: D.vimeo_septuplet_test(root, frames), Protocol(),
+              lambda: DataPaths().vimeo, context=True),
     Benchmark("ucf101", "UCF101 (DVF)", ("test",), lambda root, split: D.ucf101(root),
               Protocol(round_uint8=True), lambda: DataPaths().ucf101),
-    Benchmark("snu_film", "SNU-FILM", D.SNU_LEVELS, lambda root, split: D.snu_film(root, split),
-              Protocol(pad_multiple=32, flow_scale=0.5), lambda: DataPaths().snu_film),
+    Benchmark("snu_film", "SNU-FILM", D.SNU_LEVELS, lambda root, split, frames=2: D.snu_film(root, split, frames),
+              Protocol(pad_multiple=32, flow_scale=0.5), lambda: DataPaths().snu_film, context=True),
     Benchmark("middlebury", "Middlebury Other", ("other",), lambda root, split: D.middlebury_other(root),
               Protocol(pad_multiple=32, ie=True), lambda: DataPaths().middlebury),
     Benchmark("xtest_4k", "X-TEST 8x (4K)", ("4k",), lambda root, split: D.x4k_test(root, "4k"),
@@ -90,17 +96,23 @@ def centre_crop(x: torch.Tensor, size: int) -> torch.Tensor:
     return x[..., y:y + size, z:z + size]
 
 
-def predict(interp: Interpolator, i0, i1, t: torch.Tensor, p: Protocol) -> torch.Tensor:
-    """One prediction under a protocol: channel order, padding, optional 180-degree TTA, recursion."""
+def predict(interp: Interpolator, i0, i1, t: torch.Tensor, p: Protocol, context: torch.Tensor | None = None) -> torch.Tensor:
+    """One prediction under a protocol: channel order, padding, optional 180-degree TTA, recursion.
+    ``context`` (N-frame methods): (B, N-2, 3, H, W), treated as the pair is."""
     h, w = i0.shape[-2:]
     if p.multi == "recursive" or (not interp.supports_any_t and not torch.allclose(t, torch.full_like(t, 0.5))):
-        interp = RecursiveT(interp)
+        interp, context = RecursiveT(interp), None
     flip = p.channel_order is not None and p.channel_order != interp.channel_order
     a, b = (rgb_to_bgr(x) if flip else x for x in (i0, i1))
     a, b = pad_to(a, p.pad_multiple)[0], pad_to(b, p.pad_multiple)[0]
-    out = interp(a, b, t, p.flow_scale)
+    kw = {}
+    if context is not None:
+        c = rgb_to_bgr(context.flatten(0, 1)) if flip else context.flatten(0, 1)
+        kw["context"] = pad_to(c, p.pad_multiple)[0].unflatten(0, context.shape[:2])
+    out = interp(a, b, t, p.flow_scale, **kw)
     if p.tta:
-        out = (out + interp(a.flip(-2, -1), b.flip(-2, -1), t, p.flow_scale).flip(-2, -1)) / 2
+        kw = {k: v.flip(-2, -1) for k, v in kw.items()}
+        out = (out + interp(a.flip(-2, -1), b.flip(-2, -1), t, p.flow_scale, **kw).flip(-2, -1)) / 2
     out = out[..., :h, :w]
     return rgb_to_bgr(out) if flip else out
 
@@ -109,23 +121,27 @@ def evaluate(interp: Interpolator, dataset, protocol: Protocol, device="cpu", ma
              lpips: LPIPS | None = None, progress: bool = True, keep: int = 0):
     """Per-sample metrics (DataFrame) of ``interp`` on ``dataset``; ``keep`` first predictions returned too."""
     rows, kept = [], []
+    n_frames = context_frames_of(interp)
     n = len(dataset) if not max_samples else min(max_samples, len(dataset))
     order = pick_evenly(list(range(len(dataset))), n)      # evenly spaced over the whole list
     for i, j in enumerate(tqdm(order, desc=interp.name, disable=not progress, leave=False)):
         s = dataset[j]
         i0, i1, gt = (centre_crop(s[k][None], protocol.crop).to(device) for k in ("I0", "I1", "gt"))
+        ctx = None
+        if n_frames > 2 and "context" in s:
+            ctx = centre_crop(narrow_context(s["context"][None], n_frames), protocol.crop).to(device)
         t = torch.tensor([float(s["t"])], device=device)
         if device != "cpu" and torch.device(device).type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        pred = predict(interp, i0, i1, t, protocol).float().clamp(0, 1)
+        pred = predict(interp, i0, i1, t, protocol, ctx).float().clamp(0, 1)
         if torch.device(device).type == "cuda":
             torch.cuda.synchronize()
         dt = time.perf_counter() - t0
         if protocol.round_uint8:
             pred = quantize(pred)
         row = {"name": s["name"], "t": float(s["t"]), "psnr": psnr(pred, gt).item(),
-               "ssim": ssim_matlab(pred, gt).item(), "seconds": dt}
+               "ssim": ssim_matlab(pred, gt).item(), "seconds": dt, "frames": n_frames if ctx is not None else 2}
         if protocol.ie:
             row["ie"] = interpolation_error(pred, torch.round(gt * 255)).item()
         if lpips is not None:
@@ -144,6 +160,7 @@ def summary_row(bench: Benchmark, split: str, method: str, per_sample: pd.DataFr
         if k in per_sample:
             row[k] = per_sample[k].mean()
     row["sec_per_frame"] = per_sample["seconds"].median()
+    row["frames"] = int(per_sample["frames"].max()) if "frames" in per_sample and len(per_sample) else 2
     row["data"] = bench.data
     row["data_root"] = str(root)
     row.update({f"proto_{k}": v for k, v in dataclasses.asdict(protocol).items()})
@@ -161,8 +178,11 @@ def run(bench_name: str, interps: list[Interpolator], root=None, splits=None, de
     protocol = dataclasses.replace(bench.protocol, **(protocol_overrides or {}))
     metric = LPIPS(lpips).to(device) if lpips else None
     rows = []
+    n = max(context_frames_of(i) for i in interps)
+    if n > 2 and not bench.context:
+        print(f"[eval] {bench.name} holds no context frames: the {n}-frame methods see the pair alone")
     for split in splits or bench.splits:
-        ds = bench.loader(root, split)
+        ds = bench.loader(root, split, frames=n) if n > 2 and bench.context else bench.loader(root, split)
         for interp in interps:
             per, _ = evaluate(interp, ds, protocol, device, max_samples, metric, progress)
             row = summary_row(bench, split, interp.name, per, protocol, device,

@@ -24,6 +24,7 @@ class Interpolator:
     channel_order = "RGB"
     supports_any_t = True
     prefers_halving = False      # dyadic t (1/4, 3/8, ...) is better made by halving than directly (measured)
+    context_frames = 2           # N > 2: __call__ also takes context=(B, N-2, 3, H, W) (vfilib.eval.nframe)
 
     def __call__(self, i0: torch.Tensor, i1: torch.Tensor, t: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         raise NotImplementedError
@@ -134,14 +135,19 @@ class ModelInterpolator(Interpolator):
                  graph: bool = False):
         self.model, self.name, self.amp, self.tile, self.graph = model.eval(), name, amp, tile, graph
         self._graphs: dict[tuple, object] = {}
+        self.context_frames = getattr(model.cfg, "context_frames", 2)   # N > 2: takes context=(B, N-2, 3, H, W)
 
     @torch.no_grad()
-    def __call__(self, i0, i1, t, scale=1.0):
+    def __call__(self, i0, i1, t, scale=1.0, context=None):
         dev = next(self.model.parameters()).device
         kw = {"scale": scale} if scale != 1 else {}
         if self.tile and scale != 1:
             kw["tile"] = self.tile
         i0, i1, t = i0.to(dev), i1.to(dev), torch.as_tensor(t, dtype=i0.dtype).to(dev)
+        if context is not None:
+            if self.graph:
+                raise ValueError("graph=True runs the pair only; an N-frame model's context needs graph=False")
+            kw["context"] = context.to(dev)
         if self.graph:
             if dev.type != "cuda":
                 raise ValueError(f"graph=True needs the model on a CUDA device, it is on {dev}")

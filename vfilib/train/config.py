@@ -25,6 +25,8 @@ NOT_HASHED = ("exp_name", "out_dir", "resume", "log_every", "val_every", "ckpt_e
 #: Fields of the N-frame context (issue 29), left out of the hash of a 2-frame run: runs hashed before
 #: they existed keep their hash (and their finished grid rows).
 CONTEXT_FIELDS = ("context_dropout",)
+#: Fields added later, left out of the hash at these (default) values, for the same reason.
+LATER_DEFAULTS = {"x4k_steps": (), "x4k_n_frames": ()}
 
 
 @dataclass
@@ -60,6 +62,8 @@ class TrainConfig:
     window: int = 7                   # frames per training window (t = (k - i) / (j - i) inside it)
     context_dropout: float = 0.25     # N-frame models: per side, the chance that the context is cut (nearest frame repeated)
     mixed_ratio: str = "2:1"
+    x4k_steps: tuple[int, ...] = ()   # GS-Mamba's TEMPO-style X-TRAIN sampler: anchors step + 1 frames apart ...
+    x4k_n_frames: tuple[int, ...] = ()  # ... this many of them, paired with x4k_steps (e.g. 7 15 31 with 4 3 2)
     curriculum: bool = False
     curriculum_T: int = 50            # epochs over which crop and gap grow
     val_samples: int = 16             # per level for level-wise validation sets
@@ -104,6 +108,9 @@ class TrainConfig:
                 bad(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0 < self.scale <= 1:
             bad(f"scale must lie in (0, 1], got {self.scale}")
+        self.x4k_steps, self.x4k_n_frames = tuple(self.x4k_steps), tuple(self.x4k_n_frames)
+        if len(self.x4k_steps) != len(self.x4k_n_frames):
+            bad(f"x4k_steps {self.x4k_steps} and x4k_n_frames {self.x4k_n_frames} must pair up (same length)")
         if not 0 <= self.context_dropout <= 1:
             bad(f"context_dropout must lie in [0, 1], got {self.context_dropout}")
         if self.window < 3:
@@ -134,6 +141,7 @@ class TrainConfig:
     def config_hash(self) -> str:
         """12 hex digits naming what this run computes (model, data, recipe, seed)."""
         d = {k: v for k, v in self.to_dict().items() if k not in NOT_HASHED}
+        d = {k: v for k, v in d.items() if not (k in LATER_DEFAULTS and tuple(v) == LATER_DEFAULTS[k])}
         if self.model.context_frames == 2:
             d = {k: v for k, v in d.items() if k not in CONTEXT_FIELDS}
             d["model"] = {k: v for k, v in d["model"].items() if k != "context_frames"}

@@ -61,27 +61,34 @@ def _prepared(cfg: TrainConfig, field: str) -> Path:
 
 #: data name -> builder of (train set, validation set); adding a training source is one entry.
 def _embedded(cfg, aug, field="embedded"):
-    cache = _prepared(cfg, field)
-    return (TrainSet([ClipWindows(cache, "train", window=cfg.window, stride=2, transform=aug, seed=cfg.seed)], aug),
-            ClipWindows(cache, "val", window=3, stride=2, fixed=True))
+    cache, n = _prepared(cfg, field), cfg.model.context_frames
+    return (TrainSet([ClipWindows(cache, "train", window=cfg.window, stride=2, transform=aug, seed=cfg.seed, frames=n)], aug),
+            ClipWindows(cache, "val", window=3, stride=2, fixed=True, frames=n))
 
 
 def _vimeo(cfg, aug):
-    return (TrainSet([VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "train", transform=aug, seed=cfg.seed)], aug),
-            VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "test", fixed=True))
+    n = cfg.model.context_frames
+    return (TrainSet([VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "train", transform=aug, seed=cfg.seed,
+                                      frames=n)], aug),
+            VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "test", fixed=True, frames=n))
+
+
+def _x4k_train(cfg, aug) -> X4KTrain:
+    return X4KTrain(cfg.x4k_path or DataPaths().x4k, transform=aug, seed=cfg.seed, context=cfg.model.context_frames,
+                    steps=cfg.x4k_steps, n_frames=cfg.x4k_n_frames)
 
 
 def _x4k(cfg, aug):
-    x = X4KTrain(cfg.x4k_path or DataPaths().x4k, transform=aug, seed=cfg.seed)
+    x = _x4k_train(cfg, aug)
     return (TrainSet([x], aug, x, cfg.curriculum_T if cfg.curriculum else 0),
-            ClipWindows(_prepared(cfg, "embedded"), "val", 3, 2, fixed=True))
+            ClipWindows(_prepared(cfg, "embedded"), "val", 3, 2, fixed=True, frames=cfg.model.context_frames))
 
 
 def _mixed(cfg, aug):
-    x = X4KTrain(cfg.x4k_path or DataPaths().x4k, transform=aug, seed=cfg.seed)
-    vimeo = VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "train", transform=aug, seed=cfg.seed)
+    x, n = _x4k_train(cfg, aug), cfg.model.context_frames
+    vimeo = VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "train", transform=aug, seed=cfg.seed, frames=n)
     return (TrainSet([vimeo, x], aug, x, cfg.curriculum_T if cfg.curriculum else 0),
-            VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "test", fixed=True))
+            VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "test", fixed=True, frames=n))
 
 
 DATASETS: dict[str, Callable] = {
@@ -170,7 +177,8 @@ class BankBatches:
 
     def iterate(self, step: int) -> Iterator[dict]:
         while True:
-            yield self.bank.batch(step, self.cfg.batch_size, self.cfg.crop, self.cfg.seed, self.rank)
+            yield self.bank.batch(step, self.cfg.batch_size, self.cfg.crop, self.cfg.seed, self.rank,
+                                  context=self.cfg.model.context_frames, context_dropout=self.cfg.context_dropout)
             step += 1
 
 
@@ -183,6 +191,7 @@ class ValSample:
     i1: torch.Tensor
     t: float
     name: str = ""
+    context: torch.Tensor | None = None    # (N-2, 3, H, W): the N-frame window's other frames, time order
 
 
 class Validation:
@@ -207,16 +216,21 @@ class Validation:
         out = []
         for i in range(min(max_samples, len(dataset))):
             s = dataset[i]
-            out.append(ValSample("all", s["I0"], s["gt"], s["I1"], float(s["t"]), s.get("name", str(i))))
+            out.append(ValSample("all", s["I0"], s["gt"], s["I1"], float(s["t"]), s.get("name", str(i)), s.get("context")))
         return cls(out, label, crop)
 
     @classmethod
     def from_lists(cls, cache: str | Path, split: str, frame: Callable[[str, int], torch.Tensor],
-                   per_level: int, label: str, crop: int = 0) -> "Validation":
+                   per_level: int, label: str, crop: int = 0, frames: int = 2) -> "Validation":
         """Triplets of ``<cache>/<split>-<level>.txt`` (at most ``per_level`` each, evenly spaced);
-        ``frame(clip, index)`` gives a frame (e.g. from a frame bank, or read from the PNG)."""
+        ``frame(clip, index)`` gives a frame (e.g. from a frame bank, or read from the PNG); ``frames``
+        = N > 2: with the N-frame window's context from the triplet's shot (the set's manifest)."""
+        from ..data.datasets import prepared_shots, shot_of
         from ..data.prepare import LEVEL_GAPS
         from ..data.shots import pick_evenly
+        from ..data.window import context_of, window_indices
+
+        shots = prepared_shots(Path(cache)) or {}
 
         out = []
         for level in LEVEL_GAPS:
@@ -224,11 +238,13 @@ class Validation:
             lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()] if path.is_file() else []
             for trip in pick_evenly(lines, per_level):
                 (clip, a), (_, m), (_, b) = ((p.split("/")[1], int(Path(p).stem)) for p in trip)
+                ctx = context_of(window_indices(a, b, frames, shot_of(shots, clip, a))) if frames > 2 else []
                 try:
-                    i0, gt, i1 = frame(clip, a), frame(clip, m), frame(clip, b)
+                    i0, gt, i1, *c = (frame(clip, j) for j in (a, m, b, *ctx))
                 except KeyError:
                     continue                      # a clip that this machine does not hold
-                out.append(ValSample(level, i0, gt, i1, (m - a) / (b - a), f"{clip}/{a}-{b}"))
+                out.append(ValSample(level, i0, gt, i1, (m - a) / (b - a), f"{clip}/{a}-{b}",
+                                     torch.stack(c) if c else None))
         return cls(out, label, crop)
 
 
@@ -238,7 +254,9 @@ def validate(model, val: Validation, device, amp_dtype=None, scale: float = 1.0)
     model or any :class:`vfilib.eval.interpolators.Interpolator` (a peer scored on the same samples)."""
     from ..eval.interpolators import Interpolator
     from ..eval.metrics import psnr, ssim_matlab
+    from ..eval.nframe import context_frames_of, narrow_context
 
+    wants = context_frames_of(model)                     # N of an N-frame model (2: no context passed)
     if isinstance(model, Interpolator):
         interp = model
         model = torch.nn.Identity()
@@ -250,12 +268,16 @@ def validate(model, val: Validation, device, amp_dtype=None, scale: float = 1.0)
     per: dict[str, list[tuple[float, float]]] = {}
     for s in val.samples:
         i0, i1, gt = (x[None].to(device) for x in (s.i0, s.i1, s.gt))
+        ctx = narrow_context(s.context[None].to(device), wants) if s.context is not None and wants > 2 else None
         if val.crop:
             h, w = gt.shape[-2:]
             y, x = max(0, (h - val.crop) // 2), max(0, (w - val.crop) // 2)
             i0, i1, gt = (v[..., y:y + val.crop, x:x + val.crop] for v in (i0, i1, gt))
+            ctx = ctx[..., y:y + val.crop, x:x + val.crop] if ctx is not None else None
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             kw = {"scale": scale} if scale != 1 else {}
+            if ctx is not None:
+                kw["context"] = ctx
             pred = fn(i0, i1, s.t, **kw).float().clamp(0, 1)
         per.setdefault(s.level, []).append((psnr(pred, gt).item(), ssim_matlab(pred, gt).item()))
     model.train(was_training)
@@ -284,7 +306,7 @@ def build_sources(cfg: TrainConfig, device: torch.device, rank: int = 0, world: 
         val_bank = FrameBank.from_set(cache, videos, "val", window=3, device="cpu")
         print(f"[data] live train bank: {bank.describe()}")
         val = Validation.from_lists(cache, "val", val_bank.frame, cfg.val_samples, "live-action val shots",
-                                    cfg.val_crop)
+                                    cfg.val_crop, cfg.model.context_frames)
         return BankBatches(bank, cfg, rank, world), val
     train_set, val_set = build_datasets(cfg)
     return (LoaderBatches(train_set, cfg, device, rank, world),

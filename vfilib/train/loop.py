@@ -98,7 +98,7 @@ def train(cfg: TrainConfig, batches=None, val=None) -> dict:
         i0, i1, gt, t = batch["I0"], batch["I1"], batch["gt"], batch["t"]
         trained_size = tuple(i0.shape[-2:])        # the crop actually trained on (curriculum, small frames)
         with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-            pred, aux = net(i0, i1, t, scale=cfg.scale, return_aux=True)
+            pred, aux = net(i0, i1, t, scale=cfg.scale, return_aux=True, context=batch.get("context"))
         loss, parts = loss_fn(pred.float(), gt)
         if teacher is not None:
             parts["distill"] = distill_loss(aux["flow"].float(), teacher_flow(teacher, i0, i1, t, aux["flow"].shape[-2:]))

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from ..models.weights.checkpoint import load_weights
 
 #: Modules a later phase's model may add on top of an earlier checkpoint (they start fresh).
-NEW_MODULES = ("flow.", "hires.", "context.")
+NEW_MODULES = ("flow.", "hires.", "context.", "temporal.")   # temporal: the N-frame context mixer
 
 
 def start_weights(model, state: dict, path: str | Path) -> list[str]:
