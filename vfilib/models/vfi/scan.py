@@ -4,7 +4,7 @@ Each scan is a fixed permutation of token indices, so the inverse is the inverse
 (computed with ``argsort``) and ``merge(scan(x))`` returns ``x`` bit for bit.
 
 Token ids. For the cross-frame modes the F frames of a window (F = 2: a pair; F = 4, 6: the
-N-frame context of :mod:`vfilib.models.context`) form one pool of ``F*HW`` tokens, id
+N-frame context of :mod:`vfilib.models.vfi.context`) form one pool of ``F*HW`` tokens, id
 ``f * HW + h * W + w`` for frame ``f`` in 0 .. F-1. Four directions are used, in this order:
 row-major, column-major, row-major reversed, column-major reversed.
 
