@@ -39,3 +39,16 @@ def test_flicker_sees_brightness_pumping():
     pumped = [f * (0.9 if i % 2 else 1.0) for i, f in enumerate(frames)]
     s = temporal_scores(pumped, frames, None)
     assert s["flicker"] > 5 and temporal_scores(frames, frames, None)["flicker"] == 0
+
+
+def test_warping_error_is_low_for_the_truth_and_sees_flicker_and_jitter():
+    from vfilib.eval.temporal import warping_error
+
+    frames = clip()                                      # a texture moving 3 px a frame: the flow is exact
+    truth = warping_error(frames, frames)
+    assert truth < 1e-3
+    pumped = [f * (0.8 if i % 2 else 1.0) for i, f in enumerate(frames)]
+    jitter = [frames[i + (1 if i % 2 and i + 1 < len(frames) else 0)] for i in range(len(frames))]   # frames out of step
+    assert warping_error(pumped, frames) > 10 * max(truth, 1e-4)
+    assert warping_error(jitter, frames) > 10 * max(truth, 1e-4)
+    assert "E_warp" in temporal_scores(frames, frames, None)

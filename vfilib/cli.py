@@ -7,6 +7,7 @@
     vfilib bench speed ...                      # speed and memory (python -m vfilib.bench)
     vfilib workbook run --profile cpu           # the notebooks (python -m vfilib.workbook)
     vfilib doctor                               # what this machine can run, and what to do
+    vfilib sequence --ckpt runs/n4/best.pt      # whole shots at x2 .. x16 (python -m vfilib.eval.sequence)
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ COMMANDS = {
     "workbook": ("vfilib.workbook", "run the numbered notebooks"),
     "doctor": ("vfilib.doctor", "check torch, CUDA, mamba_ssm and Triton; say which paths run"),
     "temporal": ("vfilib.eval.temporal", "whole-clip evaluation with temporal consistency"),
+    "sequence": ("vfilib.eval.sequence", "whole shots at x2 .. x16: per-frame and temporal scores, 2- and N-frame"),
 }
 
 

@@ -8,7 +8,10 @@ temporal consistency of the whole output sequence against the real one:
   and of consecutive ground-truth frames (OpenCV DIS flow on grey frames, pixels);
 * tLP (TecoGAN): mean |LPIPS(out_t, out_t+1) - LPIPS(gt_t, gt_t+1)| (AlexNet LPIPS; needs its weights);
 * flicker: mean |change of mean luma between consecutive output frames - the same for the truth|
-  (0-255): brightness pumping that per-frame metrics miss.
+  (0-255): brightness pumping that per-frame metrics miss;
+* E_warp (Lai et al., ECCV 2018): each output frame against the previous output frame warped to it by
+  the ground truth's flow (DIS), squared RGB error in [0, 1] over the pixels that flow does not mark
+  occluded (forward-backward check); the truth's own E_warp is the floor that flow errors leave.
 
 Windows of ``2**max_depth * n + 1`` frames are taken from the test shots of a prepared set whose
 frames are all stored (the embedded clips by default), without repeated frames, the same windows
@@ -55,8 +58,29 @@ def flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return dis.calc(g(a), g(b), None)
 
 
+def warping_error(out: list[torch.Tensor], gt: list[torch.Tensor]) -> float:
+    """E_warp of an output sequence, the flow from the real one ((3, H, W) frames in [0, 1]): mean over
+    frames t >= 1 of the squared RGB error (summed over channels) between out_t and out_{t-1} warped to
+    t by the truth's flow t -> t-1, averaged over the pixels that pass the forward-backward check."""
+    o = [x.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy().astype(np.float32) for x in out]
+    g8 = [tensor_to_image(x) for x in gt]
+    h, w = g8[0].shape[:2]
+    grid = np.stack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)), -1)
+    errs = []
+    for i in range(1, len(o)):
+        back, fwd = flow(g8[i], g8[i - 1]), flow(g8[i - 1], g8[i])        # t -> t-1, t-1 -> t
+        mx, my = grid[..., 0] + back[..., 0], grid[..., 1] + back[..., 1]
+        warped = cv2.remap(o[i - 1], mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        fwd_at = cv2.remap(fwd, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        mag = (back ** 2).sum(-1) + (fwd_at ** 2).sum(-1)
+        valid = (((back + fwd_at) ** 2).sum(-1) < 0.01 * mag + 0.5) & (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+        if valid.any():
+            errs.append(float((((o[i] - warped) ** 2).sum(-1))[valid].mean()))
+    return float(np.mean(errs)) if errs else float("nan")
+
+
 def temporal_scores(out: list[torch.Tensor], gt: list[torch.Tensor], lpips: LPIPS | None) -> dict[str, float]:
-    """tOF, tLP and flicker of an output sequence against the real one ((3, H, W) frames in [0, 1])."""
+    """tOF, tLP, flicker and E_warp of an output sequence against the real one ((3, H, W) frames in [0, 1])."""
     o8, g8 = [tensor_to_image(x) for x in out], [tensor_to_image(x) for x in gt]
     tof = np.mean([np.linalg.norm(flow(o8[i], o8[i + 1]) - flow(g8[i], g8[i + 1]), axis=-1).mean()
                    for i in range(len(o8) - 1)])
@@ -67,7 +91,7 @@ def temporal_scores(out: list[torch.Tensor], gt: list[torch.Tensor], lpips: LPIP
         with torch.no_grad():
             d = lambda xs: [lpips(xs[i][None], xs[i + 1][None]).item() for i in range(len(xs) - 1)]  # noqa: E731
             tlp = float(np.mean(np.abs(np.array(d(out)) - np.array(d(gt)))))
-    return {"tOF": float(tof), "tLP": tlp, "flicker": flicker}
+    return {"tOF": float(tof), "tLP": tlp, "flicker": flicker, "E_warp": warping_error(out, gt)}
 
 
 @torch.no_grad()
