@@ -255,7 +255,14 @@ PHASE3_EXPERIMENTS: tuple[Experiment, ...] = (
                {"data": "mixed", "curriculum": True}),
 )
 
-ALL_EXPERIMENTS = PHASE1_EXPERIMENTS + PHASE2_EXPERIMENTS + PHASE3_EXPERIMENTS
+#: The N ablation (issue 29, notebook 10): the same budget from the same weights; only the window changes.
+NFRAME_EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment("exp_n2", "2-frame pair (the N ablation's baseline)", {"flow": "feature", "context_frames": 2}),
+    Experiment("exp_n4", "4-frame window: gated temporal Mamba2 at 1/8", {"flow": "feature", "context_frames": 4}),
+    Experiment("exp_n6", "6-frame window: gated temporal Mamba2 at 1/8", {"flow": "feature", "context_frames": 6}),
+)
+
+ALL_EXPERIMENTS = PHASE1_EXPERIMENTS + PHASE2_EXPERIMENTS + PHASE3_EXPERIMENTS + NFRAME_EXPERIMENTS
 
 
 def experiment(exp_id: str) -> Experiment:

@@ -34,7 +34,7 @@ from .core.tables import provenance, read_table
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 ORDER = ("01_stem_and_scan", "02_phase1_train", "03_phase1_ablations", "04_phase2_flow", "05_phase2_ablations",
-         "06_phase3_curriculum", "07_benchmarks", "08_speed_memory", "09_xtest_4k")
+         "06_phase3_curriculum", "07_benchmarks", "08_speed_memory", "09_xtest_4k", "10_nframe")
 
 
 class NotebookFailed(RuntimeError):
