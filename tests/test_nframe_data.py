@@ -172,3 +172,43 @@ def test_harness_passes_the_narrowed_padded_context(tmp_path):
     per, _ = evaluate(probe, ds, Protocol(pad_multiple=16), progress=False)
     assert probe.seen.shape == (1, 2, 3, 16, 16)                 # narrowed to 4 frames, padded like the pair
     assert _value(probe.seen[0]).tolist() == [8, 32] and per["frames"].tolist() == [4]      # of 0, 8, 32, 40
+
+
+class _Shift:
+    """A 2-frame 'method' (I0 itself) and its N-frame twin that returns I1 when given context, so the
+    'gain' of the N-frame one is known per sample."""
+
+    channel_order, supports_any_t, prefers_halving = "RGB", True, False
+
+    def __init__(self, name, frames):
+        self.name, self.context_frames = name, frames
+
+    def __call__(self, i0, i1, t, scale=1.0, context=None):
+        return i1 if context is not None else i0
+
+
+def test_per_sample_gain_and_level_tables(tmp_path, monkeypatch):
+    from vfilib.eval import benchmark as B
+    from vfilib.eval.context_gain import gain_table, per_sample
+    from vfilib.reports.nframe import level_table
+
+    root = tmp_path / "snu"
+    _numbered(root / "test" / "GOPRO_test" / "s0", range(0, 41))
+    for level in D.SNU_LEVELS:
+        (root / f"test-{level}.txt").write_text("test/GOPRO_test/s0/00016.png test/GOPRO_test/s0/00018.png "
+                                                "test/GOPRO_test/s0/00024.png\n"
+                                                "test/GOPRO_test/s0/00008.png test/GOPRO_test/s0/00009.png "
+                                                "test/GOPRO_test/s0/00010.png\n")
+    monkeypatch.setitem(B.BENCHMARKS, "fixture", B.Benchmark("fixture", "fixture tree", D.SNU_LEVELS,
+                        lambda r, s, frames=2: D.snu_film(r, s, frames), B.Protocol(), lambda: root, context=True))
+    per = per_sample([_Shift("two", 2), _Shift("four", 4)], "fixture")
+    assert len(per) == 2 * 4 * 2 and set(per["frames"]) == {2, 4} and {"motion", "nonlinearity"} <= set(per)
+    # the gt (18, 9) lies nearer I0 (16, 8) for the first sample, halfway for the second: 'four' (I1) loses on the first
+    d = per.pivot_table(index=["split", "name"], columns="method", values="psnr")
+    gains = (d["four"] - d["two"]).groupby(level="name").mean()
+    first, second = (gains[gains.index.str.endswith(k)] for k in ("0000", "0001"))
+    assert (first < -5).all() and (second.abs() < 1e-9).all()        # |18 - 24| vs |18 - 16|; |9 - 10| vs |9 - 8|
+    tab = gain_table(per, "two", "four", "motion", bins=2)
+    assert tab["n"].sum() == 8 and abs((tab["gain_db"] * tab["n"]).sum() / 8 - gains.mean()) < 1e-9
+    lv = level_table(per)
+    assert list(lv.columns[:5]) == ["easy", "medium", "hard", "extreme", "mean"] and lv.loc["four", "frames"] == 4

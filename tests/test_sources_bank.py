@@ -155,3 +155,14 @@ def test_augmentation_reverses_the_whole_window():
     out, tt = augment_batch(x, t, [[0.9, 0.9, 0.9, 0.1, 0.0], [0.9, 0.9, 0.9, 0.9, 0.0]])   # time reversal, none
     assert out[0, :, 0, 0, 0].tolist() == [4, 3, 2, 1, 0] and tt[0].item() == 0.75
     assert out[1, :, 0, 0, 0].tolist() == [0, 1, 2, 3, 4] and tt[1].item() == 0.25
+
+
+def test_sequence_reads_whole_shots_of_an_eval_store_from_the_video(clip_set):
+    """The live set stores only benchmark frames: whole-sequence evaluation decodes the shot's frames."""
+    from vfilib.data.shots import Shot
+    from vfilib.eval.sequence import shot_frames
+
+    cache, _, m = clip_set
+    shot = next(Shot(**s) for s in m["shots"] if s["clip"] == "a" and s["start"] == 30)
+    frames = shot_frames(cache, shot, 9)
+    assert [int(_corner(f).item()) for f in frames] == list(range(30, 39))
