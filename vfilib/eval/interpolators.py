@@ -135,7 +135,7 @@ class ModelInterpolator(Interpolator):
                  graph: bool = False):
         self.model, self.name, self.amp, self.tile, self.graph = model.eval(), name, amp, tile, graph
         self._graphs: dict[tuple, object] = {}
-        self.context_frames = getattr(model.cfg, "context_frames", 2)   # N > 2: takes context=(B, N-2, 3, H, W)
+        self.context_frames = getattr(getattr(model, "cfg", None), "context_frames", 2)   # N > 2: takes context=(B, N-2, 3, H, W)
 
     @torch.no_grad()
     def __call__(self, i0, i1, t, scale=1.0, context=None):
