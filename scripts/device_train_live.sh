@@ -7,6 +7,10 @@
 # Fine-tuning the shipped model (session 3): an earlier call of the chain copies weights/vfilib.pt to
 # runs/init.pt (kept while warm), this one runs with the tracked weights moved out (the 64 MiB limit):
 #   EXP=live_c INIT=runs/init.pt STEPS=1600 EXTRA="--lr 3e-5 --min_lr 1e-5 --warmup_steps 50 ..." 
+# The N-frame comparison (issue 29): the same chain twice from runs/init.pt, the same steps (the frame bank
+# draws the same triplets for both), the 4-frame arm adding its context mixer (gate zero: it starts as the 2-frame model):
+#   X="--lr 5e-5 --min_lr 1e-5 --warmup_steps 50 --val_every 200 --reference="    (no RIFE gate on best.pt: one rule for both)
+#   EXP=live_n2 INIT=runs/init.pt STEPS=600 EXTRA="$X";  EXP=live_n4 INIT=runs/init.pt STEPS=600 EXTRA="$X --context_frames 4"
 set -uo pipefail
 source scripts/device_env.sh
 EXP=${EXP:-live_small}
