@@ -32,12 +32,11 @@ from ..core.tensors import image_to_tensor
 from ..data.io import load_frames
 from ..data.prepare import frame_name, load_manifest
 from ..data.shots import Shot, pick_evenly
-from ..data.window import in_shot, window_indices
 from .benchmark import centre_crop
 from .interpolators import Interpolator, RecursiveT
-from .metrics import LPIPS, psnr, quantize, ssim_matlab
+from .metrics import LPIPS
 from .nframe import context_frames_of
-from .temporal import temporal_scores, warping_error
+from .temporal import interpolate_sequence, score_sequence, warping_error
 
 
 def sequence_shots(cache: Path, length: int, max_shots: int, split: str = "test") -> list[Shot]:
@@ -69,48 +68,6 @@ def shot_frames(cache: Path, shot: Shot, length: int, crop: int = 0) -> list[tor
             if i >= idx[-1]:
                 break
     return [centre_crop(f, crop) for f in frames]
-
-
-@torch.no_grad()
-def interpolate_sequence(interp: Interpolator, frames: list[torch.Tensor], factor: int, device="cpu",
-                         batch: int = 8) -> list[torch.Tensor]:
-    """Keep frames 0, f, 2f, ...; make the others (direct t = j / f) from the kept ones; return the whole
-    output sequence (kept frames as they are, made ones quantised to 8 bits), (3, H, W) each."""
-    n = context_frames_of(interp)
-    method = interp if interp.supports_any_t or n > 2 else RecursiveT(interp)
-    keys = list(range(0, len(frames), factor))
-    out = [frames[0]]
-    for s in range(len(keys) - 1):
-        a, b = frames[keys[s]][None].to(device), frames[keys[s + 1]][None].to(device)
-        kw = {}
-        if n > 2:
-            win = window_indices(s, s + 1, n, in_shot(0, len(keys)))
-            ctx = [frames[keys[j]] for j in win[:n // 2 - 1] + win[n // 2 + 1:]]
-            kw["context"] = torch.stack(ctx)[None].to(device)
-        ts = [j / factor for j in range(1, factor)]
-        for c in range(0, len(ts), batch):
-            tt = torch.tensor(ts[c:c + batch], device=device)
-            rep = lambda x: x.expand(len(tt), *x.shape[1:])          # noqa: E731
-            pred = method(rep(a), rep(b), tt, **{k: rep(v) for k, v in kw.items()})
-            out += list(quantize(pred.float().clamp(0, 1)).cpu())
-        out.append(frames[keys[s + 1]])
-    return out
-
-
-def score_sequence(out: list[torch.Tensor], gt: list[torch.Tensor], factor: int, lpips: LPIPS | None) -> tuple[dict, list[dict]]:
-    """(sequence scores, per-frame rows of the made frames): PSNR, SSIM, LPIPS of every made frame; tOF,
-    tLP, flicker, E_warp of the whole sequence."""
-    rows = []
-    for i, (o, g) in enumerate(zip(out, gt)):
-        if i % factor:
-            row = {"frame": i, "t": (i % factor) / factor, "psnr": psnr(o[None], g[None]).item(),
-                   "ssim": ssim_matlab(o[None], g[None]).item()}
-            if lpips is not None:
-                with torch.no_grad():
-                    row["lpips"] = lpips(o[None], g[None]).item()
-            rows.append(row)
-    per = pd.DataFrame(rows).drop(columns=["frame", "t"]).mean().to_dict()
-    return {**per, **temporal_scores(out, gt, lpips)}, rows
 
 
 def run(methods: list[Interpolator], factors=(2, 4, 8, 16), cache: Path | None = None, split: str = "test",

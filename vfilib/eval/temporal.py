@@ -13,6 +13,9 @@ temporal consistency of the whole output sequence against the real one:
   the ground truth's flow (DIS), squared RGB error in [0, 1] over the pixels that flow does not mark
   occluded (forward-backward check); the truth's own E_warp is the floor that flow errors leave.
 
+N-frame methods (``context_frames`` > 2) get, for each interval, the window of the kept frames around
+it (:mod:`vfilib.data.window`; shared with ``vfilib sequence``, which scores whole shots).
+
 Windows of ``2**max_depth * n + 1`` frames are taken from the test shots of a prepared set whose
 frames are all stored (the embedded clips by default), without repeated frames, the same windows
 for every factor and method. Rows go to ``results/temporal.csv`` with provenance.
@@ -35,8 +38,10 @@ from ..core.tensors import tensor_to_image
 from ..data.io import load_frames
 from ..data.prepare import frame_name, load_manifest
 from ..data.shots import Shot, clean_windows, pick_evenly
+from ..data.window import in_shot, window_indices
 from .interpolators import Interpolator, RecursiveT
 from .metrics import LPIPS, psnr, quantize, ssim_matlab
+from .nframe import context_frames_of
 
 
 def windows(cache: Path, length: int, max_windows: int, split: str = "test") -> list[tuple[str, int]]:
@@ -95,25 +100,53 @@ def temporal_scores(out: list[torch.Tensor], gt: list[torch.Tensor], lpips: LPIP
 
 
 @torch.no_grad()
+def interpolate_sequence(interp: Interpolator, frames: list[torch.Tensor], factor: int, device="cpu",
+                         batch: int = 8) -> list[torch.Tensor]:
+    """Keep frames 0, f, 2f, ...; make the others (direct t = j / f) from the kept ones; return the whole
+    output sequence (kept frames as they are, made ones quantised to 8 bits), (3, H, W) each."""
+    n = context_frames_of(interp)
+    method = interp if interp.supports_any_t or n > 2 else RecursiveT(interp)
+    keys = list(range(0, len(frames), factor))
+    out = [frames[0]]
+    for s in range(len(keys) - 1):
+        a, b = frames[keys[s]][None].to(device), frames[keys[s + 1]][None].to(device)
+        kw = {}
+        if n > 2:
+            win = window_indices(s, s + 1, n, in_shot(0, len(keys)))
+            ctx = [frames[keys[j]] for j in win[:n // 2 - 1] + win[n // 2 + 1:]]
+            kw["context"] = torch.stack(ctx)[None].to(device)
+        ts = [j / factor for j in range(1, factor)]
+        for c in range(0, len(ts), batch):
+            tt = torch.tensor(ts[c:c + batch], device=device)
+            rep = lambda x: x.expand(len(tt), *x.shape[1:])          # noqa: E731
+            pred = method(rep(a), rep(b), tt, **{k: rep(v) for k, v in kw.items()})
+            out += list(quantize(pred.float().clamp(0, 1)).cpu())
+        out.append(frames[keys[s + 1]])
+    return out
+
+
+def score_sequence(out: list[torch.Tensor], gt: list[torch.Tensor], factor: int, lpips: LPIPS | None) -> tuple[dict, list[dict]]:
+    """(sequence scores, per-frame rows of the made frames): PSNR, SSIM, LPIPS of every made frame; tOF,
+    tLP, flicker, E_warp of the whole sequence."""
+    rows = []
+    for i, (o, g) in enumerate(zip(out, gt)):
+        if i % factor:
+            row = {"frame": i, "t": (i % factor) / factor, "psnr": psnr(o[None], g[None]).item(),
+                   "ssim": ssim_matlab(o[None], g[None]).item()}
+            if lpips is not None:
+                with torch.no_grad():
+                    row["lpips"] = lpips(o[None], g[None]).item()
+            rows.append(row)
+    per = pd.DataFrame(rows).drop(columns=["frame", "t"]).mean().to_dict()
+    return {**per, **temporal_scores(out, gt, lpips)}, rows
+
+
+@torch.no_grad()
 def evaluate_clip(interp: Interpolator, frames: list[torch.Tensor], factor: int, lpips: LPIPS | None,
                   device="cpu") -> dict[str, float]:
-    """Keep frames 0, k, 2k, ...; interpolate x k back; score the generated frames and the sequence."""
-    method = interp if interp.supports_any_t else RecursiveT(interp)
-    out, scores = [], []
-    for s in range(0, len(frames) - 1, factor):
-        a, b = frames[s][None].to(device), frames[s + factor][None].to(device)
-        out.append(frames[s])
-        for j in range(1, factor):
-            pred = quantize(method(a, b, torch.tensor([j / factor])).float().clamp(0, 1))[0].cpu()
-            gt = frames[s + j]
-            row = {"psnr": psnr(pred[None], gt[None]).item(), "ssim": ssim_matlab(pred[None], gt[None]).item()}
-            if lpips is not None:
-                row["lpips"] = lpips(pred[None], gt[None]).item()
-            scores.append(row)
-            out.append(pred)
-    out.append(frames[len(frames) - 1])
-    per = pd.DataFrame(scores).mean().to_dict()
-    return {**per, **temporal_scores(out, frames[:len(out)], lpips)}
+    """Keep frames 0, k, 2k, ...; interpolate x k back (N-frame methods with the kept frames' window);
+    score the generated frames and the sequence."""
+    return score_sequence(interpolate_sequence(interp, frames, factor, device, batch=1), frames, factor, lpips)[0]
 
 
 def run(methods: list[Interpolator], factors=(2, 4, 8), cache: Path | None = None, max_windows: int = 4,
