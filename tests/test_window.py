@@ -81,3 +81,13 @@ def test_stream_windows_come_out_as_soon_as_known():
     assert [iv.index for iv in got] == [1] and got[0].indices == [0, 1, 2, 2]
     got = sw.close()
     assert [iv.index for iv in got] == [2] and got[0].cut and got[0].indices == [1, 2, 3, 3]
+
+
+def test_windows_of_halving_steps_over_fractions():
+    from fractions import Fraction as Fr
+
+    made = {Fr(-1), Fr(0), Fr(1), Fr(2)}                       # the real 4-frame window
+    assert window_indices(Fr(0), Fr(1), 4, made.__contains__) == [-1, 0, 1, 2]
+    made.add(Fr(1, 2))
+    assert window_indices(Fr(0), Fr(1, 2), 4, made.__contains__) == [0, 0, Fr(1, 2), 1]       # -1/2 never made
+    assert window_indices(Fr(1, 2), Fr(1), 4, made.__contains__) == [0, Fr(1, 2), 1, 1]       # 3/2 never made

@@ -12,6 +12,10 @@ before I0 fall back towards I0, those after I1 towards I1. Training drops contex
 
 :class:`StreamWindows` is the streaming form for the video tool: frames arrive one at a time with
 their cut flags; each interval's window comes out as soon as the frames after it are known.
+
+Indices may be :class:`fractions.Fraction` times too: when a method halves an interval (1/2, then 1/4,
+...), the window of a sub-interval (lo, hi) is ``window_indices(lo, hi, N, made.__contains__)`` over the
+frames made so far plus the real window (keys -k+1 .. k), e.g. (0, 1/2) -> [0, 0, 1/2, 1] at N = 4.
 """
 from __future__ import annotations
 
