@@ -61,3 +61,30 @@ def test_run_scores_factors_and_writes_rows_with_provenance(tmp_path):
     assert {"commit", "device", "E_warp", "tOF", "flicker", "crop"} <= set(rows.columns)
     frames = pd.read_csv(per)
     assert len(frames) == 2 * (8 + 12 + 14)                           # made frames of 2 shots of 17 at x2, x4, x8
+
+
+class _Probe(Interpolator):
+    """A 4-frame t = 0.5 'method' on constant frames (value = time): returns the midpoint value and
+    records the context values each call got."""
+
+    name, context_frames = "probe", 4
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, i0, i1, t, scale=1.0, context=None):
+        self.calls.append((i0[0, 0, 0, 0].item(), i1[0, 0, 0, 0].item(), [c[0, 0, 0].item() for c in context[0]]))
+        return (i0 + i1) / 2
+
+
+def test_halving_gives_each_step_its_window():
+    from vfilib.eval.interpolators import RecursiveT
+
+    const = lambda v: torch.full((1, 3, 4, 4), float(v))                         # noqa: E731
+    probe = _Probe()
+    rec = RecursiveT(probe)
+    out = rec(const(0), const(8), torch.tensor([0.375]), context=torch.stack([const(-8)[0], const(16)[0]])[None])
+    assert out[0, 0, 0, 0].item() == 3.0 and rec.context_frames == 4
+    # 1/2: the real window; 1/4 from (0, 1/2): -1/2 never made (0 repeated), 1 after; 3/8 from (1/4, 1/2): 0
+    # before, 3/4 never made (1/2 repeated)
+    assert probe.calls == [(0, 8, [-8, 16]), (0, 4, [0, 8]), (2, 4, [0, 4])]

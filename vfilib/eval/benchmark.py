@@ -101,7 +101,7 @@ def predict(interp: Interpolator, i0, i1, t: torch.Tensor, p: Protocol, context:
     ``context`` (N-frame methods): (B, N-2, 3, H, W), treated as the pair is."""
     h, w = i0.shape[-2:]
     if p.multi == "recursive" or (not interp.supports_any_t and not torch.allclose(t, torch.full_like(t, 0.5))):
-        interp, context = RecursiveT(interp), None
+        interp = RecursiveT(interp)                   # an N-frame base: each halving step gets its window
     flip = p.channel_order is not None and p.channel_order != interp.channel_order
     a, b = (rgb_to_bgr(x) if flip else x for x in (i0, i1))
     a, b = pad_to(a, p.pad_multiple)[0], pad_to(b, p.pad_multiple)[0]

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..core.tensors import image_to_tensor, tensor_to_image
+from ..data.window import context_of, window_indices
 from ..models.warp import backward_warp
 
 
@@ -178,7 +179,11 @@ class RecursiveT(Interpolator):
     """Any dyadic t (k / 2^n) from a t = 0.5 interpolator by bisection (X-TEST's recursive 8x).
 
     The midpoints of the last frame pair are kept (to 1/8: seven frames, 0.7 GB at 4K): the 7 targets of
-    an 8x window (separate samples, equal frames) cost 7 calls of the base, not 17."""
+    an 8x window (separate samples, equal frames) cost 7 calls of the base, not 17.
+
+    An N-frame base (``context_frames`` > 2) takes ``context`` (B, N-2, 3, H, W) and each halving step gets
+    the window of its sub-interval from the real window and the frames made so far, at the step's
+    spacing (:func:`vfilib.data.window.window_indices` over fraction times; missing ones repeat)."""
 
     KEEP_DEPTH = 3
 
@@ -186,27 +191,39 @@ class RecursiveT(Interpolator):
         self.base, self.max_depth = base, max_depth
         self.name = f"{base.name}(recursive)"
         self.channel_order = base.channel_order
-        self._pair: tuple | None = None          # (I0, I1, scale) whose midpoints are in _memo
+        self.context_frames = base.context_frames
+        self._pair: tuple | None = None          # (I0, I1, scale, context) whose midpoints are in _memo
         self._memo: dict[Fraction, torch.Tensor] = {}
 
-    def _same_pair(self, a, b, scale) -> bool:
+    def _same_pair(self, a, b, scale, ctx=None) -> bool:
         p = self._pair
-        return (p is not None and p[2] == scale and p[0].shape == a.shape and p[0].device == a.device
+        same_ctx = (p is not None and (p[3] is None) == (ctx is None)
+                    and (ctx is None or (p[3].shape == ctx.shape and torch.equal(p[3], ctx))))
+        return (same_ctx and p[2] == scale and p[0].shape == a.shape and p[0].device == a.device
                 and torch.equal(p[0], a) and torch.equal(p[1], b))
 
-    def _at(self, a, b, t: float, scale: float) -> torch.Tensor:
-        if not self._same_pair(a, b, scale):
-            self._pair, self._memo = (a.clone(), b.clone(), scale), {}
+    def _at(self, a, b, t: float, scale: float, ctx: torch.Tensor | None = None) -> torch.Tensor:
+        if not self._same_pair(a, b, scale, ctx):
+            self._pair, self._memo = (a.clone(), b.clone(), scale, None if ctx is None else ctx.clone()), {}
         made = {Fraction(0): a, Fraction(1): b}
+        k = self.context_frames // 2
+        if ctx is not None:           # the real window: I(-k+1) .. I(-1) before, I2 .. I(k) after
+            made.update({Fraction(m - k + 1): ctx[:, m] for m in range(k - 1)})
+            made.update({Fraction(m + 2): ctx[:, k - 1 + m] for m in range(k - 1)})
         for depth, (lo, hi, mid_t) in enumerate(bisection_path(Fraction(t), self.max_depth), 1):
             mid = self._memo.get(mid_t)
             if mid is None:
-                mid = self.base(made[lo], made[hi], torch.full((1,), 0.5, device=a.device), scale)
+                kw = {}
+                if ctx is not None:
+                    win = window_indices(lo, hi, self.context_frames, made.__contains__)
+                    kw["context"] = torch.stack([made[f] for f in context_of(win)], 1)
+                mid = self.base(made[lo], made[hi], torch.full((1,), 0.5, device=a.device), scale, **kw)
                 if depth <= self.KEEP_DEPTH:
                     self._memo[mid_t] = mid
             made[mid_t] = mid
         return mid
 
-    def __call__(self, i0, i1, t, scale=1.0):
+    def __call__(self, i0, i1, t, scale=1.0, context=None):
         ts = torch.as_tensor(t).flatten().tolist()
-        return torch.cat([self._at(i0[j:j + 1], i1[j:j + 1], ts[j], scale) for j in range(len(ts))])
+        ctx = (lambda j: None) if context is None else (lambda j: context[j:j + 1])    # noqa: E731
+        return torch.cat([self._at(i0[j:j + 1], i1[j:j + 1], ts[j], scale, ctx(j)) for j in range(len(ts))])

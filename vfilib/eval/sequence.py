@@ -129,6 +129,7 @@ def main(argv=None) -> int:
                     help="peers with t direct (vfilib: the shipped weights)")
     ap.add_argument("--recursive", nargs="*", default=[], choices=sorted(PEERS), help="peers also run by halving")
     ap.add_argument("--ckpt", nargs="*", default=[], help="vfilib checkpoints (N-frame ones get their window)")
+    ap.add_argument("--ckpt_halving", action="store_true", help="also run each --ckpt by halving (name(recursive))")
     ap.add_argument("--factors", type=int, nargs="+", default=[2, 4, 8, 16])
     ap.add_argument("--set", type=Path, help="prepared set (default: the embedded clips)")
     ap.add_argument("--split", default="test")
@@ -143,8 +144,12 @@ def main(argv=None) -> int:
     if any(f < 2 for f in args.factors):
         ap.error(f"--factors must be at least 2, got {args.factors}")
     try:
-        methods = ([make_peer(m, args.device) for m in args.methods] + [from_checkpoint(c, args.device) for c in args.ckpt]
-                   + [RecursiveT(make_peer(m, args.device)) for m in args.recursive])
+        ckpts = [from_checkpoint(c, args.device) for c in args.ckpt]
+        for it, c in zip(ckpts, args.ckpt):
+            it.name = f"{it.name}:{c}"
+        methods = ([make_peer(m, args.device) for m in args.methods] + ckpts
+                   + [RecursiveT(make_peer(m, args.device)) for m in args.recursive]
+                   + ([RecursiveT(it) for it in ckpts] if args.ckpt_halving else []))
         if not methods:
             ap.error("nothing to evaluate: give --methods, --ckpt or --recursive")
         table = run(methods, tuple(args.factors), args.set, args.split, args.shots, args.max_frames, args.crop,

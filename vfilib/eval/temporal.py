@@ -105,7 +105,7 @@ def interpolate_sequence(interp: Interpolator, frames: list[torch.Tensor], facto
     """Keep frames 0, f, 2f, ...; make the others (direct t = j / f) from the kept ones; return the whole
     output sequence (kept frames as they are, made ones quantised to 8 bits), (3, H, W) each."""
     n = context_frames_of(interp)
-    method = interp if interp.supports_any_t or n > 2 else RecursiveT(interp)
+    method = interp if interp.supports_any_t else RecursiveT(interp)
     keys = list(range(0, len(frames), factor))
     out = [frames[0]]
     for s in range(len(keys) - 1):
