@@ -25,6 +25,7 @@ peers = ["blend", "dis"]         # 2-frame peers beside the arms (part 3)
 seq_factors = [2, 4, 8, 16]
 seq_shots = 2
 seq_max_frames = 17              # frames per shot (1 + a multiple of the largest factor)
+halving = False                  # also the arms by halving (t = 0.5 steps, each with its window), as the video tool
 device = None                    # None: cuda where there is a GPU, else cpu
 
 # %%
@@ -35,6 +36,7 @@ from vfilib.core.paths import repo_path
 from vfilib.core.tables import append_rows, provenance
 from vfilib.eval import sequence as seq
 from vfilib.eval.context_gain import gain_table, per_sample
+from vfilib.eval.interpolators import RecursiveT
 from vfilib.eval.peers import from_checkpoint, make_peer
 from vfilib.reports.figures import save_figure
 from vfilib.reports.nframe import context_gain_figure, level_table
@@ -76,7 +78,7 @@ save_figure(context_gain_figure(tables, two, many, note), "10_context_gain", res
 # ## 3 · Whole sequences: every method, 2-frame and N-frame, at x2 ... x16
 
 # %%
-methods = [make_peer(p) for p in peers] + list(arms.values())
+methods = [make_peer(p) for p in peers] + list(arms.values()) + ([RecursiveT(a) for a in arms.values()] if halving else [])
 table = seq.run(methods, tuple(seq_factors), None if bench == "embedded" else repo_path(f"data/{bench}"),
                 max_shots=seq_shots, max_frames=seq_max_frames, crop=crop, use_lpips=True, device=device,
                 out=results_dir / "sequence.csv", progress=False)
