@@ -12,7 +12,7 @@ import torch
 from ..config import RuntimeConfig
 
 from .interpolators import Blend, DISFlow, Interpolator, Minterpolate, ModelInterpolator
-from .rife import rife_hdv3, rife_v39
+from .rife import rife_425, rife_hdv3, rife_v39
 
 
 def from_checkpoint(path=None, device="cpu", amp: torch.dtype | None = None, graph: bool = False,
@@ -33,6 +33,7 @@ PEERS: dict[str, Callable[..., Interpolator]] = {
     "rife_hdv3": lambda device="cpu": rife_hdv3(device),
     "rife_v39": lambda device="cpu": rife_v39(device),
     "rife_v39_refine": lambda device="cpu": rife_v39(device, refine=True),
+    "rife_425": lambda device="cpu": rife_425(device),
     "vfilib": lambda device="cpu": from_checkpoint(None, device),
 }
 

@@ -2,7 +2,7 @@
 
 The networks are :mod:`vfilib.models.published`, their weights :mod:`vfilib.models.weights.fetch`. RIFE HDv3 predicts t = 0.5 only (other
 dyadic t by bisection: :class:`vfilib.eval.interpolators.RecursiveT`); Practical-RIFE v3.9 takes any
-t, with or without its context net + U-Net (``rife_v39_refine``).
+t, with or without its context net + U-Net (``rife_v39_refine``); Practical-RIFE 4.25 takes any t.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import torch
 
 from ..core.tensors import pad_to
 from ..data.io import rgb_to_bgr
+from ..models.published.rife_425 import IFNet425, load_ifnet_425
 from ..models.published.rife_hdv3 import IFNetHDv3, load_ifnet_hdv3
 from ..models.published.rife_v39 import IFNetV39, load_ifnet_v39
 from ..models.weights.fetch import fetch_weights
@@ -59,9 +60,33 @@ class RifeV39(Interpolator):
         return _bgr_padded(lambda a, b: self.net(a, b, tt, scale, refine=self.refine)[0], i0, i1, dev, 128)
 
 
+class Rife425(Interpolator):
+    """Practical-RIFE 4.25: any t directly, as its published inference runs it (zero padding to a
+    multiple of ``max(128, int(128 / scale))``, blocks at 16 / 8 / 4 / 2 / 1 divided by ``scale``)."""
+
+    name = "rife_425"
+    supports_any_t = True
+
+    def __init__(self, net: IFNet425):
+        self.net = net
+
+    @torch.no_grad()
+    def __call__(self, i0, i1, t, scale=1.0):
+        dev = next(self.net.parameters()).device
+        tt = torch.as_tensor(t, dtype=torch.float32, device=dev).reshape(-1, 1, 1, 1)
+        if (tt < 0).any() or (tt > 1).any():
+            raise ValueError(f"Practical-RIFE 4.25: t must lie in [0, 1], got {tt.flatten().tolist()}")
+        multiple = max(128, int(128 / scale))
+        return _bgr_padded(lambda a, b: self.net(a, b, tt, scale)[0], i0, i1, dev, multiple)
+
+
 def rife_hdv3(device="cpu") -> RifeHDv3:
     return RifeHDv3(load_ifnet_hdv3(fetch_weights("rife_hdv3"), device))
 
 
 def rife_v39(device="cpu", refine: bool = False) -> RifeV39:
     return RifeV39(load_ifnet_v39(fetch_weights("rife_v39"), device), refine=refine)
+
+
+def rife_425(device="cpu") -> Rife425:
+    return Rife425(load_ifnet_425(fetch_weights("rife_425"), device))

