@@ -128,3 +128,33 @@ def test_an_unprepared_set_names_its_prepare_command(tmp_path, monkeypatch, caps
             with pytest.raises(FileNotFoundError, match=re.escape(b.prepare)):
                 b.root(tmp_path)
 
+
+def test_config_names_are_the_variant_registries():
+    """Every name a ModelConfig switch accepts builds a variant, and every variant has a config name."""
+    from vfilib import config as C
+    from vfilib.models.vfi.channel_attention import CHANNEL_ATTENTION
+    from vfilib.models.vfi.lgs import BACKBONES
+    from vfilib.models.vfi.mamba import MIXERS
+    from vfilib.models.vfi.mhc import RESIDUALS
+    from vfilib.models.vfi.model import FLOWS
+    from vfilib.models.vfi.scan import SCANS
+
+    pairs = [(C.BACKBONE_MODES, BACKBONES), (C.SCAN_MODES, SCANS), (C.RESIDUAL_MODES, RESIDUALS),
+             (C.MAMBA_VERSIONS, MIXERS), (C.CHANNEL_ATTENTIONS, CHANNEL_ATTENTION), (C.FLOW_MODES, FLOWS)]
+    for names, registry in pairs:
+        assert set(names) == set(registry), (names, sorted(registry))
+    assert {C.preset("tiny", use_ecab=v).channel_attention for v in (True, False)} == set(C.CHANNEL_ATTENTIONS)
+
+
+@pytest.mark.parametrize("field,value,present,absent", [
+    ("backbone_mode", "mamba2_only", "ssm.mixer", ".attn.qkv"), ("backbone_mode", "gated_attn_only", ".attn.qkv", "ssm."),
+    ("mamba_version", 1, "ssm.mixer.x_proj", "ssm.mixer.norm"), ("residual", "mhc_lite", "hc.0.res_logits", None),
+    ("flow", "flow_only", "context.levels", "backbone."), ("flow", "image", "flow.block0", "context.")])
+def test_each_variant_builds_its_layers(field, value, present, absent):
+    """A variant picked by name builds the layers that name stands for (state-dict keys)."""
+    from vfilib.config import preset
+    from vfilib.models import build_model
+
+    keys = list(build_model(preset("tiny", **{field: value})).state_dict())
+    assert any(present in k for k in keys)
+    assert absent is None or not any(absent in k for k in keys)

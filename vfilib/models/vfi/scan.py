@@ -18,7 +18,9 @@ direction-major (all sequences of direction 0 first).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import torch
 from einops import rearrange
@@ -33,21 +35,41 @@ def _directions(h: int, w: int) -> torch.Tensor:
     return torch.stack([row, col, row.flip(0), col.flip(0)])
 
 
+def _cross_frame(pair) -> Callable[[int, int], torch.Tensor]:
+    """A cross-frame order from ``pair(p, p + HW)``, which joins one frame's spatial order ``p`` with
+    the same order in the other frame: the four directions of :func:`_directions`, on 2HW tokens."""
+    def order(h: int, w: int) -> torch.Tensor:
+        d = _directions(h, w)
+        fwd = [pair(p, p + h * w) for p in (d[0], d[1])]
+        return torch.stack([fwd[0], fwd[1], fwd[0].flip(0), fwd[1].flip(0)])
+    return order
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A scan mode: ``order(h, w)`` -> (4, L) token ids; ``cross_frame``: one sequence over both frames
+    (L = 2HW) or each frame alone (L = HW); ``about``: what it is, in words (figures)."""
+
+    order: Callable[[int, int], torch.Tensor]
+    about: str
+    cross_frame: bool = True
+
+
+#: scan (:data:`vfilib.config.SCAN_MODES`) -> its token orders
+SCANS = {
+    "interleaved": Scan(_cross_frame(lambda a, b: torch.stack([a, b], dim=1).reshape(-1)),
+                        "one sequence of 2HW tokens alternating between the frames"),
+    "sequential": Scan(_cross_frame(lambda a, b: torch.cat([a, b])), "one sequence: all of frame 0, then all of frame 1"),
+    "per_frame": Scan(_directions, "each frame scanned on its own (no cross-frame sequence)", cross_frame=False),
+}
+
+
 @lru_cache(maxsize=64)
 def scan_index(mode: str, h: int, w: int) -> torch.Tensor:
     """Token order of every direction: (4, L) int64; L = 2HW (cross-frame) or HW (per_frame)."""
-    hw = h * w
-    row = torch.arange(hw)
-    col = torch.arange(hw).reshape(h, w).t().reshape(-1)
-    if mode == "per_frame":
-        return _directions(h, w)
-    if mode == "interleaved":
-        fwd = [torch.stack([p, p + hw], dim=1).reshape(-1) for p in (row, col)]
-    elif mode == "sequential":
-        fwd = [torch.cat([p, p + hw]) for p in (row, col)]
-    else:
-        raise ValueError(f"unknown scan mode {mode!r}")
-    return torch.stack([fwd[0], fwd[1], fwd[0].flip(0), fwd[1].flip(0)])
+    if mode not in SCANS:
+        raise ValueError(f"unknown scan mode {mode!r}; choose from {sorted(SCANS)}")
+    return SCANS[mode].order(h, w)
 
 
 @lru_cache(maxsize=64)
@@ -70,7 +92,7 @@ def indices_on(mode: str, h: int, w: int, device: torch.device) -> tuple[torch.T
 
 def to_pool(x: torch.Tensor, mode: str) -> torch.Tensor:
     """(2B, H, W, C) -> token pool in id order: (B, 2HW, C) cross-frame, or (2B, HW, C) per frame."""
-    if mode == "per_frame":
+    if not SCANS[mode].cross_frame:
         return rearrange(x, "b h w c -> b (h w) c")
     if x.shape[0] % 2:
         raise ValueError(f"cross-frame scan needs a batch of frame pairs (2B), got batch {x.shape[0]}")
@@ -79,7 +101,7 @@ def to_pool(x: torch.Tensor, mode: str) -> torch.Tensor:
 
 def from_pool(pool: torch.Tensor, h: int, w: int, mode: str) -> torch.Tensor:
     """Inverse of :func:`to_pool`: (..., N, L, C) -> (..., 2B, H, W, C)."""
-    if mode == "per_frame":
+    if not SCANS[mode].cross_frame:
         return rearrange(pool, "... n (h w) c -> ... n h w c", h=h, w=w)
     return rearrange(pool, "... b (f h w) c -> ... (f b) h w c", f=2, h=h, w=w)
 
