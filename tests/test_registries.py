@@ -89,6 +89,8 @@ def test_notebooks_name_only_registered_entries_and_default_to_the_registry():
         text = (ROOT / "notebooks" / nb).read_text()
         assert re.search(r"^peers = None\b", text, re.M), f"{nb}: the default peers come from PEERS"
         assert "PEERS" in text
+    text = (ROOT / "notebooks" / "03_phase1_ablations.py").read_text()
+    assert re.search(r"^experiments = None\b", text, re.M) and "PHASE1_EXPERIMENTS" in text
 
 
 def test_docs_list_every_entry_and_are_current():
