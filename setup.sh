@@ -18,8 +18,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     > .venv/share/jupyter/lab/settings/overrides.json
   echo "$want" > "$stamp"
 fi
-# the embedded clips and the RIFE peer weights (pinned by sha256; downloaded once, then only checked)
+# the embedded clips and the peers' published weights (pinned by sha256; downloaded once, then only checked)
 .venv/bin/python -m vfilib.data.sources embedded > /dev/null
-.venv/bin/python -m vfilib.models.weights.fetch > /dev/null
+.venv/bin/python -m vfilib.eval.peers > /dev/null
 # executed notebooks never bring their outputs into a commit (nbstripout's git filter, set per clone)
 if [ -d .git ]; then .venv/bin/nbstripout --install >/dev/null 2>&1 || true; fi

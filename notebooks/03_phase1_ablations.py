@@ -8,8 +8,7 @@
 results_dir = "results"
 runs_dir = "runs"
 profile = "cpu"
-experiments = ["exp1a", "exp1b", "exp1c", "exp1d", "exp1e", "exp1e_seq", "exp1f", "exp1g", "exp1h",
-               "exp1h_lite", "exp1i_w7", "exp1i_w14"]
+experiments = None              # None: every row of vfilib.config.PHASE1_EXPERIMENTS
 preset = "tiny"
 steps = 60
 data = "embedded"
@@ -22,10 +21,12 @@ smoke = True                  # the cpu profile's runs are far too short to rank
 # %%
 from IPython.display import display
 
+from vfilib.config import PHASE1_EXPERIMENTS
 from vfilib.reports.figures import grid_figure, save_figure
 from vfilib.reports.tables import label_experiments, latex_table
 from vfilib.workbook import run_grid
 
+experiments = experiments or [e.id for e in PHASE1_EXPERIMENTS]
 table = label_experiments(run_grid(experiments, preset, 1, steps, data, settings, None, results_dir, runs_dir,
                                    force, profile, jobs), preset)
 cols = ["experiment", "what", "params_M", "val_psnr", "val_ssim", "steps", "crop", "data", "validation", "config_hash"]

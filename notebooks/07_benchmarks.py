@@ -12,7 +12,7 @@ profile = "cpu"
 bench = "embedded"
 path = None                      # dataset root; None: environment variable / prepared folder
 checkpoints = []                 # vfilib checkpoints (empty: the shipped model and the phases' main runs)
-peers = ["blend", "dis", "minterpolate", "rife_hdv3", "rife_v39", "rife_v39_refine"]
+peers = None                     # None: every peer of vfilib.eval.peers.PEERS (the shipped model: below)
 max_samples = 6                  # per split, evenly spaced (0: all)
 lpips = None                     # "alex" | "vgg"
 
@@ -23,7 +23,7 @@ from IPython.display import display
 
 from vfilib.core.paths import repo_path
 from vfilib.eval import benchmark as B
-from vfilib.eval.peers import from_checkpoint, make_peer
+from vfilib.eval.peers import PEERS, from_checkpoint, make_peer
 from vfilib.models.weights.checkpoint import SHIPPED
 from vfilib.reports import figures as viz
 from vfilib.reports.figures import save_figure
@@ -33,6 +33,7 @@ results_dir, runs_dir = repo_path(results_dir), repo_path(runs_dir)
 if not checkpoints:
     found = (sorted(runs_dir.glob(f"{exp}_*/last.pt"))[:1] for exp in ("exp1c", "exp2c", "exp3d"))
     checkpoints = [str(p[0]) for p in found if p]
+peers = peers if peers is not None else [p for p in PEERS if p != "vfilib"]
 interps = [make_peer(p) for p in peers] + ([make_peer("vfilib")] if SHIPPED.is_file() else [])
 names = {}
 for c in checkpoints:

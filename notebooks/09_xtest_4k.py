@@ -13,7 +13,7 @@ checkpoint = None                  # default: the Phase-3 main run, else the Pha
 xtest_path = None                  # X4K1000FPS root; None: the embedded clips
 scale = 0.5                        # flow working scale of the vfilib model (0.5 for 2K, 0.25 for 4K)
 max_samples = 7                    # per split (one 8x window is 7 targets)
-peers = ["blend", "rife_hdv3", "rife_v39"]    # v3.9 takes t directly; HDv3 bisects
+peers = None                       # None: frame blend and every peer with published weights (HDv3 bisects)
 video_frames = 9                   # input frames of the before/after video
 
 # %%
@@ -25,7 +25,7 @@ from IPython.display import display
 from vfilib.core.paths import DataPaths, repo_path
 from vfilib.eval import benchmark as B
 from vfilib.eval.interpolators import RecursiveT
-from vfilib.eval.peers import from_checkpoint, make_peer
+from vfilib.eval.peers import PEERS, from_checkpoint, make_peer
 from vfilib.interpolate import interpolate_file
 from vfilib.reports import figures as viz
 from vfilib.reports.figures import save_figure
@@ -37,6 +37,7 @@ ckpt = checkpoint or (str(found[0]) if found else None)       # None: the shippe
 ours = from_checkpoint(ckpt)
 ours.name = f"vfilib {Path(ckpt).parent.name}" if ckpt else "vfilib"
 halving = RecursiveT(ours)                                     # the same model, 1/8 ... 7/8 by halving (as the video tool)
+peers = peers if peers is not None else ["blend"] + [p.name for p in PEERS.values() if p.weights]
 methods = [make_peer(p) for p in peers] + [ours, halving]
 
 # %%

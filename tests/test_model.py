@@ -3,7 +3,7 @@ import torch
 
 from vfilib.config import PHASE1_EXPERIMENTS, ModelConfig, preset
 from vfilib.models import build_model
-from vfilib.models.vfi.init import matvlm_init_model
+from vfilib.models.vfi.init import matvlm_init_mamba2
 from vfilib.models.vfi.mamba import Mamba2Mixer
 
 
@@ -87,31 +87,27 @@ def test_small_preset_is_vfimamba_s_sized():
 
 
 def test_matvlm_copies_v_k_q_into_x_b_c():
+    """Every hybrid block of the tiny model: attention V/K/Q rows land in the mixer's x/B/C rows, the
+    rest of ``in_proj`` (z, dt, surplus rows) keeps its initialisation."""
     model = build_model(preset("tiny"))
-    before = {n: m.ssm.mixer.in_proj.weight.clone() for n, m in model.named_modules()
-              if hasattr(m, "ssm") and m.ssm is not None}
-    report = matvlm_init_model(model)
-    assert set(report) == set(before)
-    for name, m in model.named_modules():
-        if name not in report:
-            continue
+    blocks = {n: m for n, m in model.named_modules() if getattr(m, "ssm", None) is not None and m.attn is not None}
+    assert blocks
+    for name, m in blocks.items():
         mixer, attn = m.ssm.mixer, m.attn
         assert isinstance(mixer, Mamba2Mixer)
+        before = mixer.in_proj.weight.clone()
+        report = matvlm_init_mamba2(mixer, attn)
         dim = attn.dim
         wq, wk, wv = attn.qkv.weight.split(dim)
         rows = mixer.split_in_proj()
         w = mixer.in_proj.weight
         for tgt, src in (("x", wv), ("B", wk), ("C", wq)):
-            n = report[name][tgt][0]
+            n = report[tgt][0]
             assert n == min(rows[tgt].stop - rows[tgt].start, dim)
             assert torch.equal(w[rows[tgt].start: rows[tgt].start + n], src[:n])
-            assert torch.equal(w[rows[tgt].start + n: rows[tgt].stop], before[name][rows[tgt].start + n: rows[tgt].stop])
+            assert torch.equal(w[rows[tgt].start + n: rows[tgt].stop], before[rows[tgt].start + n: rows[tgt].stop])
         for untouched in ("z", "dt"):
-            assert torch.equal(w[rows[untouched]], before[name][rows[untouched]])
-
-
-def test_matvlm_skips_non_hybrid_models():
-    assert matvlm_init_model(build_model(preset("tiny", backbone_mode="mamba2_only"))) == {}
+            assert torch.equal(w[rows[untouched]], before[rows[untouched]])
 
 
 @pytest.mark.parametrize("overrides,call", [({}, {}), ({"flow": "feature"}, {"scale": 0.5, "tile": 32})])

@@ -1,12 +1,13 @@
 import pytest
 import torch
 
+from vfilib.config import SCAN_MODES
 from vfilib.models.vfi import scan as S
 
 SIZES = [(1, 1), (3, 5), (5, 7), (7, 4), (9, 13)]
 
 
-@pytest.mark.parametrize("mode", ["interleaved", "sequential", "per_frame"])
+@pytest.mark.parametrize("mode", SCAN_MODES)              # every scan variant: a new one is tested too
 @pytest.mark.parametrize("hw", SIZES)
 def test_round_trip_is_exact(mode, hw):
     h, w = hw

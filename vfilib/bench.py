@@ -19,7 +19,7 @@ import time
 import pandas as pd
 import torch
 
-from .config import FUSED_MODES, PHASE1_EXPERIMENTS, SSM_DTYPES, RuntimeConfig, preset
+from .config import FLOW_MODES, FUSED_MODES, PHASE1_EXPERIMENTS, SSM_DTYPES, RuntimeConfig, preset
 from .models import build_model
 from .models.runtime.graph import capture
 from .core.tables import append_rows, provenance
@@ -332,7 +332,7 @@ def main(argv=None) -> int:
     s.add_argument("--batch", type=int, nargs="+", default=[8], help="batch sizes of the training step")
     s.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=False,
                    help="allow TF32 matmuls/convolutions in fp32 (off: true fp32, as VFIMamba was timed)")
-    s.add_argument("--flow", default="off", choices=["off", "image", "feature", "flow_only"],
+    s.add_argument("--flow", default="off", choices=FLOW_MODES,
                    help="time the Phase-2/3 flow model of each preset")
     s.add_argument("--scale", type=float, default=1.0, help="flow models: working scale (0.25 for 4K)")
     s.add_argument("--chunk_size", type=int, help="override the preset's SSD chunk size (label: model@chunkN)")
@@ -348,7 +348,7 @@ def main(argv=None) -> int:
     p.add_argument("--res", default="720p", choices=list(RESOLUTIONS))
     p.add_argument("--dtype", default="fp32", choices=list(DTYPES))
     p.add_argument("--top", type=int, default=25)
-    p.add_argument("--flow", default="off", choices=["off", "image", "feature", "flow_only"])
+    p.add_argument("--flow", default="off", choices=FLOW_MODES)
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--by", default="kernel", choices=["kernel", "module"],
                    help="kernel: top operators/kernels; module: time per model part (stem, stages, branches, decoder)")
@@ -366,7 +366,7 @@ def main(argv=None) -> int:
     r.add_argument("--chunks", type=int, nargs="+", default=[256, 128, 64])
     t = sub.add_parser("train", help="the real training step: samples/s, ms/step, data share, peak GiB")
     t.add_argument("--preset", default="small")
-    t.add_argument("--flow", default="feature", choices=["off", "image", "feature", "flow_only"])
+    t.add_argument("--flow", default="feature", choices=FLOW_MODES)
     t.add_argument("--data", default="random", choices=["random", "live", "embedded", "film"])
     t.add_argument("--batch", type=int, nargs="+", default=[32])
     t.add_argument("--crop", type=int, default=256)

@@ -1,4 +1,4 @@
-"""Model configuration: dataclasses, presets and the Phase-1 ablation grid.
+"""Model configuration: dataclasses, presets and the ablation grids of the three phases.
 
 One place for every architectural fact. A config is plain data: it round-trips through
 ``to_dict`` / ``from_dict`` so checkpoints can carry it, and ``replace`` derives variants.
@@ -8,8 +8,9 @@ Presets
     ``small`` about the size of VFIMamba_S (15-17 M parameters).
     ``base``  a larger model for multi-GPU training.
 
-Every ablation switch of seed 001 section 4.1.5 is a field of :class:`ModelConfig`; the grid
-Exp-1a ... Exp-1i is :data:`PHASE1_EXPERIMENTS`.
+Every ablation switch of seed 001 section 4.1.5 is a field of :class:`ModelConfig`; the grids are
+:data:`PHASE1_EXPERIMENTS` (Exp-1a ... 1i), :data:`PHASE2_EXPERIMENTS` (2a ... 2e) and
+:data:`PHASE3_EXPERIMENTS` (3a ... 3d).
 """
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ SSM_IMPLS = ("auto", "torch", "official")
 SSM_DTYPES = ("fp32", "autocast")
 FUSED_MODES = ("auto", "off")
 MAMBA_VERSIONS = (1, 2)
+CHANNEL_ATTENTIONS = ("ecab", "cab")            # ModelConfig.use_ecab True / False
 FLOW_MODES = ("off", "image", "feature", "flow_only")
+# Each tuple above names the entries of a registry in vfilib.models.vfi (BACKBONES, SCANS, RESIDUALS,
+# MIXERS, CHANNEL_ATTENTION, FLOWS); tests/test_registries.py checks they are the same sets.
 AMP_MODES = ("off", "fp32", "bf16", "fp16")      # "off" and "fp32" both mean: no autocast
 
 
@@ -118,6 +122,11 @@ class ModelConfig:
             bad(f"context_frames must be 2, 4, 6 or 8 (N = 2k frames around the interval), got {self.context_frames}")
         if self.context_frames > 2 and self.flow == "flow_only":
             bad("context_frames > 2 needs the backbone (flow_only has none)")
+
+    @property
+    def channel_attention(self) -> str:
+        """The name of the LGS fusion's channel attention (Exp-1f), one of :data:`CHANNEL_ATTENTIONS`."""
+        return "ecab" if self.use_ecab else "cab"
 
     @property
     def pad_multiple(self) -> int:

@@ -282,15 +282,15 @@ def run(profile: str = "cpu", only: list[str] | None = None, results_dir: str = 
 
 
 def prepare(profile: str) -> None:
-    """Everything the notebooks of a profile read: the embedded clips (gpu: also the film and the live set), the RIFE
-    HDv3 and v3.9 weights."""
+    """Everything the notebooks of a profile read: the embedded clips (gpu: also the film and the live set), the
+    published weights of every peer (:data:`vfilib.eval.peers.PEERS`)."""
     from .data.prepare import prepare_set, summary
-    from .models.weights.fetch import fetch_weights
+    from .eval.peers import fetch_all_weights
 
     for name in ("embedded", "film", "live") if profile == "gpu" else ("embedded",):
         print(f"[workbook] {name}:\n{summary(prepare_set(name))}")
-    for name in ("rife_hdv3", "rife_v39"):
-        print(f"[workbook] {name} weights: {fetch_weights(name)}")
+    for name, path in fetch_all_weights().items():
+        print(f"[workbook] {name} weights: {path}")
 
 
 def _index_times(index: Path) -> dict[str, float]:

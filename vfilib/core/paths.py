@@ -12,11 +12,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+#: The folders more than one part of vfilib reads (a benchmark's own folder is named by its entry,
+#: :data:`vfilib.eval.benchmark.BENCHMARKS`).
 ENV = {
     "vimeo": "VFILIB_VIMEO",          # vimeo_triplet/ or vimeo_septuplet/ root
-    "ucf101": "VFILIB_UCF101",
-    "snu_film": "VFILIB_SNUFILM",
-    "middlebury": "VFILIB_MIDDLEBURY",
     "x4k": "VFILIB_X4K",              # X4K1000FPS root (train/ and test/)
     "embedded": "VFILIB_DATA",        # the embedded frame cache (default: <repo>/data/cache)
     "film": "VFILIB_FILM",            # the prepared Big Buck Bunny film (default: <repo>/data/film)
@@ -26,9 +25,17 @@ ENV = {
 }
 
 
-def _env(key: str) -> Path | None:
-    v = os.environ.get(ENV[key])
-    return Path(v).expanduser() if v else None
+#: Where a variable's folder is when the variable is not set (repository-relative).
+DEFAULTS = {"VFILIB_DATA": "data/cache", "VFILIB_FILM": "data/film", "VFILIB_LIVE": "data/live",
+            "VFILIB_DOWNLOADS": "data/downloads", "VFILIB_WEIGHTS": "data/weights"}
+
+
+def folder(env: str) -> Path | None:
+    """The folder the environment variable ``env`` names, else its default (:data:`DEFAULTS`), else None."""
+    v = os.environ.get(env)
+    if v:
+        return Path(v).expanduser()
+    return REPO_ROOT / DEFAULTS[env] if env in DEFAULTS else None
 
 
 def repo_path(*parts: str | os.PathLike) -> Path:
@@ -60,16 +67,13 @@ def _env_dir(name: str) -> Path | None:
 
 @dataclass
 class DataPaths:
-    vimeo: Path | None = field(default_factory=lambda: _env("vimeo"))
-    ucf101: Path | None = field(default_factory=lambda: _env("ucf101"))
-    snu_film: Path | None = field(default_factory=lambda: _env("snu_film"))
-    middlebury: Path | None = field(default_factory=lambda: _env("middlebury"))
-    x4k: Path | None = field(default_factory=lambda: _env("x4k"))
-    embedded: Path = field(default_factory=lambda: _env("embedded") or REPO_ROOT / "data" / "cache")
-    film: Path = field(default_factory=lambda: _env("film") or REPO_ROOT / "data" / "film")
-    live: Path = field(default_factory=lambda: _env("live") or REPO_ROOT / "data" / "live")
-    downloads: Path = field(default_factory=lambda: _env("downloads") or REPO_ROOT / "data" / "downloads")
-    weights: Path = field(default_factory=lambda: _env("weights") or REPO_ROOT / "data" / "weights")
+    vimeo: Path | None = field(default_factory=lambda: folder(ENV["vimeo"]))
+    x4k: Path | None = field(default_factory=lambda: folder(ENV["x4k"]))
+    embedded: Path = field(default_factory=lambda: folder(ENV["embedded"]))
+    film: Path = field(default_factory=lambda: folder(ENV["film"]))
+    live: Path = field(default_factory=lambda: folder(ENV["live"]))
+    downloads: Path = field(default_factory=lambda: folder(ENV["downloads"]))
+    weights: Path = field(default_factory=lambda: folder(ENV["weights"]))
 
 
 def require_dir(root: str | Path | None, what: str, layout: str) -> Path:

@@ -23,18 +23,6 @@ def py_rng(*parts) -> random.Random:
     return random.Random(stable_seed(*parts))
 
 
-def np_rng(*parts) -> np.random.Generator:
-    return np.random.default_rng(stable_seed(*parts))
-
-
-def torch_generator(*parts, device="cpu"):
-    import torch
-
-    g = torch.Generator(device=device)
-    g.manual_seed(stable_seed(*parts))
-    return g
-
-
 def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed Python, NumPy and torch's global generators (code that does not take a stream)."""
     import torch

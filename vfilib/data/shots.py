@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from ..core.seeding import stable_seed
 
 SPLIT_PATTERN = ("train", "test", "train", "val")
 
@@ -163,9 +162,3 @@ def pick_evenly(items: list, k: int) -> list:
     if len(items) <= k:
         return list(items)
     return [items[round(j)] for j in np.linspace(0, len(items) - 1, k)]
-
-
-def shuffled(items: list, *seed_parts) -> list:
-    """A copy of ``items`` in an order fixed by the seed parts (process-independent)."""
-    rng = np.random.default_rng(stable_seed(*seed_parts))
-    return [items[i] for i in rng.permutation(len(items))]

@@ -21,15 +21,17 @@ from ..config import AMP_MODES, SSM_DTYPES, RuntimeConfig, amp_dtype
 from ..data.video import VideoError
 from ..models.weights.checkpoint import CheckpointError
 from .benchmark import BENCHMARKS, run
-from .peers import from_checkpoint, make_peer
+from .peers import PEERS, from_checkpoint, make_peer
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m vfilib.eval", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", required=True, choices=sorted(BENCHMARKS))
     ap.add_argument("--path", help="dataset root (default: the environment variable, see data/README.md)")
     ap.add_argument("--ckpt", nargs="*", default=[], help="vfilib checkpoints")
-    ap.add_argument("--peers", nargs="*", default=[], help="blend dis minterpolate rife_hdv3")
+    ap.add_argument("--peers", nargs="*", default=[], choices=sorted(PEERS), metavar="PEER",
+                    help=f"registered methods: {' '.join(sorted(PEERS))}")
     ap.add_argument("--splits", nargs="*", help="levels / splits (default: all of the benchmark)")
     ap.add_argument("--max_samples", type=int)
     ap.add_argument("--lpips", choices=["alex", "vgg"])
@@ -43,6 +45,11 @@ def main(argv=None) -> int:
                     help="SSD input dtype(s) (autocast: bf16 x, B, C under --amp bf16); several: PSNR change")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", default="results/benchmarks.csv")
+    return ap
+
+
+def main(argv=None) -> int:
+    ap = parser()
     args = ap.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         ap.error(f"--device {args.device}: this machine has no CUDA GPU (torch sees none); use --device cpu")

@@ -27,7 +27,7 @@ from ..core.tensors import pad_to
 from ..data.clips import multi_frame
 from ..data.io import rgb_to_bgr
 from ..data.shots import pick_evenly
-from ..core.paths import DataPaths, repo_path
+from ..core.paths import ENV, folder, repo_path
 from ..core.tables import append_rows, provenance
 from .interpolators import Interpolator
 from .metrics import LPIPS, interpolation_error, psnr, quantize, ssim_matlab
@@ -50,40 +50,65 @@ class Protocol:
 
 @dataclass(frozen=True)
 class Benchmark:
+    """One benchmark: adding one is an entry here and its loader (``vfilib/data/datasets.py``).
+
+    ``loader(root, split) -> dataset``; ``splits``: its levels; ``env``: the environment variable that
+    names its folder (default folder: :func:`vfilib.core.paths.folder`); ``layout``: what the folder
+    holds; ``prepare``: the command that makes the folder, for the sets vfilib prepares itself."""
+
     name: str
     data: str                              # what the numbers are on, for the tables
     splits: tuple[str, ...]
     loader: Callable                       # (root, split) -> dataset
     protocol: Protocol
-    default_root: Callable[[], Path | None]
+    env: str
+    layout: str
+    prepare: str = ""
     context: bool = False                  # the loader takes frames=N (N-frame windows: context frames)
 
+    def default_root(self) -> Path | None:
+        return folder(self.env)
+
+    def root(self, path: str | Path | None = None) -> Path | None:
+        """``path``, else the default folder; a prepared set that is not there names its command."""
+        root = Path(path).expanduser() if path else self.default_root()
+        if self.prepare and (root is None or not (root / "manifest.json").is_file()):
+            raise FileNotFoundError(f"--bench {self.name}: the set it reads is not prepared ({root} has no "
+                                    f"manifest.json); prepare it with `{self.prepare}`")
+        if root is None:
+            raise FileNotFoundError(f"--bench {self.name}: no folder given; pass --path or set {self.env} "
+                                    f"(see data/README.md). Expected layout:\n{self.layout}")
+        return root
+
+
+PREPARED_LAYOUT = ("  <root>/manifest.json, test-{easy,medium,hard,extreme}.txt (I0 GT I1 per line), "
+                   "frames/<clip>/<frame>.png")
 
 BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in [
     Benchmark("embedded", "embedded clips (not a standard benchmark)", D.SNU_LEVELS,
               lambda root, split, frames=2: D.snu_film(root, split, frames), Protocol(pad_multiple=32, round_uint8=True),
-              lambda: DataPaths().embedded, context=True),
+              ENV["embedded"], PREPARED_LAYOUT, "python -m vfilib.data.prepare embedded", context=True),
     Benchmark("live", "live-action held-out shots (test split of the prepared live set)", D.SNU_LEVELS,
               lambda root, split, frames=2: D.snu_film(root, split, frames), Protocol(pad_multiple=32, round_uint8=True),
-              lambda: DataPaths().live, context=True),
+              ENV["live"], PREPARED_LAYOUT, "python -m vfilib.data.prepare live", context=True),
     Benchmark("embedded_8x", "embedded clips, 8x windows of the test shots (X-TEST's protocol; not X-TEST)", ("8x",),
               lambda root, split: multi_frame(root, "test", 8), Protocol(pad_multiple=32, round_uint8=True),
-              lambda: DataPaths().embedded),
+              ENV["embedded"], PREPARED_LAYOUT, "python -m vfilib.data.prepare embedded"),
     Benchmark("vimeo90k", "Vimeo90K triplet test", ("test",), lambda root, split: D.vimeo_triplets(root, split),
-              Protocol(), lambda: DataPaths().vimeo),
+              Protocol(), ENV["vimeo"], D.VIMEO_LAYOUT),
     Benchmark("vimeo_septuplet", "Vimeo90K septuplet test, im3 im5 -> im4 (context im1, im7)", ("test",),
               lambda root, split, frames=2: D.vimeo_septuplet_test(root, frames), Protocol(),
-              lambda: DataPaths().vimeo, context=True),
+              ENV["vimeo"], D.VIMEO_LAYOUT, context=True),
     Benchmark("ucf101", "UCF101 (DVF)", ("test",), lambda root, split: D.ucf101(root),
-              Protocol(round_uint8=True), lambda: DataPaths().ucf101),
+              Protocol(round_uint8=True), "VFILIB_UCF101", D.UCF_LAYOUT),
     Benchmark("snu_film", "SNU-FILM", D.SNU_LEVELS, lambda root, split, frames=2: D.snu_film(root, split, frames),
-              Protocol(pad_multiple=32, flow_scale=0.5), lambda: DataPaths().snu_film, context=True),
+              Protocol(pad_multiple=32, flow_scale=0.5), "VFILIB_SNUFILM", D.SNU_LAYOUT, context=True),
     Benchmark("middlebury", "Middlebury Other", ("other",), lambda root, split: D.middlebury_other(root),
-              Protocol(pad_multiple=32, ie=True), lambda: DataPaths().middlebury),
+              Protocol(pad_multiple=32, ie=True), "VFILIB_MIDDLEBURY", D.MIDDLEBURY_LAYOUT),
     Benchmark("xtest_4k", "X-TEST 8x (4K)", ("4k",), lambda root, split: D.x4k_test(root, "4k"),
-              Protocol(pad_multiple=32, flow_scale=0.25, round_uint8=True, resolution="4k"), lambda: DataPaths().x4k),
+              Protocol(pad_multiple=32, flow_scale=0.25, round_uint8=True, resolution="4k"), ENV["x4k"], D.X4K_LAYOUT),
     Benchmark("xtest_2k", "X-TEST 8x (2K, INTER_AREA)", ("2k",), lambda root, split: D.x4k_test(root, "2k"),
-              Protocol(pad_multiple=32, flow_scale=0.5, round_uint8=True, resolution="2k"), lambda: DataPaths().x4k),
+              Protocol(pad_multiple=32, flow_scale=0.5, round_uint8=True, resolution="2k"), ENV["x4k"], D.X4K_LAYOUT),
 ]}
 
 
@@ -174,7 +199,7 @@ def run(bench_name: str, interps: list[Interpolator], root=None, splits=None, de
         checkpoints: dict[str, str] | None = None, protocol_overrides: dict | None = None, progress: bool = True) -> pd.DataFrame:
     """Evaluate every interpolator on every split of a benchmark; append rows (atomically) to ``out``."""
     bench = BENCHMARKS[bench_name]
-    root = root or bench.default_root()
+    root = bench.root(root)
     protocol = dataclasses.replace(bench.protocol, **(protocol_overrides or {}))
     metric = LPIPS(lpips).to(device) if lpips else None
     rows = []

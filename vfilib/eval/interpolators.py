@@ -5,7 +5,7 @@
 ``channel_order`` says what the method expects; the harness converts (the loaders are RGB).
 Peers: frame blend, OpenCV DIS flow with linear-motion intermediate flows, ffmpeg's
 ``minterpolate`` (PyAV's filter graph), and vfilib checkpoints. The pretrained RIFE peers live in
-:mod:`vfilib.eval.rife`.
+:mod:`vfilib.eval.published`.
 """
 from __future__ import annotations
 
@@ -123,14 +123,15 @@ class Minterpolate(Interpolator):
 
 
 class ModelInterpolator(Interpolator):
-    # the shipped model at 4x / 8x on the embedded clips' windows (`vfilib temporal`, results/temporal.csv):
-    # 30.37 / 28.20 dB by halving against 29.11 / 26.52 dB with t direct
-    prefers_halving = True
     """A vfilib model: forward(I0, I1, t, scale, tile).
 
     ``graph=True`` (CUDA): each new (shape, scale, tile) is captured once as a CUDA graph
-    (:class:`vfilib.models.runtime.graph.GraphedForward`) and replayed for the following frames of the same
-    size: at batch 1 that removes the per-kernel launch cost (see results/speed.csv, exec=graph)."""
+    (:class:`vfilib.models.runtime.graph.GraphedForward`) and replayed for the following frames of the
+    same size: at batch 1 that removes the per-kernel launch cost (see results/speed.csv, exec=graph)."""
+
+    # the shipped model at 4x / 8x on the embedded clips' windows (`vfilib temporal`, results/temporal.csv):
+    # 30.37 / 28.20 dB by halving against 29.11 / 26.52 dB with t direct
+    prefers_halving = True
 
     def __init__(self, model: torch.nn.Module, name: str = "vfilib", amp: torch.dtype | None = None, tile: int = 0,
                  graph: bool = False):

@@ -1,7 +1,7 @@
 """The README's picture: ``python -m vfilib.reports.example [--ckpt CKPT]``.
 
 Two input frames of a held-out live-action test shot, the middle frame of RIFE HDv3, of Practical-RIFE
-v3.9 and of a vfilib model (the shipped weights, or ``--ckpt``), and the true middle frame, each with
+v3.9, of Practical-RIFE 4.25 and of a vfilib model (the shipped weights, or ``--ckpt``), and the true middle frame, each with
 its PSNR on the shown crop. Written to ``results/figures/readme_example.png``.
 """
 from __future__ import annotations
@@ -15,12 +15,11 @@ import torch
 from ..core.paths import DataPaths, results_dir
 from ..data.datasets import snu_film
 from ..eval.metrics import psnr, quantize
-from ..eval.peers import from_checkpoint, make_peer
+from ..eval.peers import from_checkpoint, label, make_peer
 from ..models.weights.checkpoint import SHIPPED
 from .figures import _img, save_figure
 
 
-NAMES = {"rife_hdv3": "RIFE HDv3", "rife_v39": "Practical-RIFE v3.9"}
 
 
 def main(argv=None) -> int:
@@ -37,7 +36,7 @@ def main(argv=None) -> int:
     y, x = (h - args.crop) // 2, (w - args.crop) // 2
     cut = lambda t: t[None, :, y:y + args.crop, x:x + args.crop]  # noqa: E731
     i0, i1, gt = cut(s["I0"]), cut(s["I1"]), cut(s["gt"])
-    methods = [make_peer("rife_hdv3"), make_peer("rife_v39")]
+    methods = [make_peer("rife_hdv3"), make_peer("rife_v39"), make_peer("rife_425")]
     if args.ckpt or SHIPPED.is_file():
         m = from_checkpoint(args.ckpt)
         m.name = args.label or ("vfilib (shipped)" if not args.ckpt else f"vfilib ({Path(args.ckpt).parent.name})")
@@ -52,7 +51,7 @@ def main(argv=None) -> int:
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.8, wspace=0.04)
     for ax, (title, img, p) in zip(axes, cols):
         ax.imshow(_img(img[0]))
-        ax.set_title(NAMES.get(title, title) + (f"\n{p:.2f} dB" if p is not None else "\n"), fontsize=10)
+        ax.set_title(label(title) + (f"\n{p:.2f} dB" if p is not None else "\n"), fontsize=10)
         ax.set_xticks([]), ax.set_yticks([])
     fig.suptitle(f"held-out live-action test shot {s['name']} ({args.level} level), centre {args.crop} px crop")
     save_figure(fig, "readme_example", results_dir())

@@ -53,7 +53,7 @@ def scan_order_figure(frame0: torch.Tensor, frame1: torch.Tensor, mode: str = "i
         for x in np.arange(1, gw) * w / gw:
             ax.axvline(x, color="w", lw=0.5, alpha=0.6)
         seq_frames = [(pos, tok) for pos, tok in enumerate(idx)]
-        if mode == "per_frame":
+        if not scan_ops.SCANS[mode].cross_frame:          # each frame's sequence holds its own tokens
             seq_frames = [(pos, tok + f * hw) for pos, tok in enumerate(idx)]
         pts = [(pos, (tok % hw) // gw, (tok % hw) % gw) for pos, tok in seq_frames if tok // hw == f]
         xs = [cx[c] for _, _, c in pts]
@@ -62,9 +62,7 @@ def scan_order_figure(frame0: torch.Tensor, frame1: torch.Tensor, mode: str = "i
         for pos, r, c in pts:
             ax.text(cx[c], cy[r], str(pos), color="k", ha="center", va="center", fontsize=8,
                     bbox=dict(boxstyle="round,pad=0.15", fc="yellow", alpha=0.85, lw=0))
-    what = {"interleaved": "one sequence of 2HW tokens alternating between the frames",
-            "sequential": "one sequence: all of frame 0, then all of frame 1",
-            "per_frame": "each frame scanned on its own (no cross-frame sequence)"}[mode]
+    what = scan_ops.SCANS[mode].about
     fig.suptitle(f"Scan '{mode}', direction {direction} ({DIRECTION_NAMES[direction]}): "
                  f"numbers = position in the sequence\n{what}", fontsize=11)
     fig.tight_layout()

@@ -15,13 +15,12 @@ import pandas as pd
 from ..core.io import atomic_write
 from ..core.paths import repo_path
 from ..core.tables import read_table
+from ..eval.peers import label
 from .tables import LEVEL_ORDER, provenance_note
 
-MAKE = ("python -m vfilib.eval --bench live --peers vfilib rife_hdv3 rife_v39 rife_v39_refine dis blend "
+MAKE = ("python -m vfilib.eval --bench live --peers vfilib rife_hdv3 rife_v39 rife_v39_refine rife_425 dis blend "
         "--crop 384 --max_samples 48 --lpips alex --out results/live/headline.csv")
 START, END = "<!-- headline:start -->", "<!-- headline:end -->"
-NAMES = {"vfilib": "**vfilib (shipped)**", "rife_hdv3": "RIFE HDv3", "rife_v39": "Practical-RIFE v3.9 (no U-Net)",
-         "rife_v39_refine": "Practical-RIFE v3.9 + U-Net", "dis": "OpenCV DIS flow", "blend": "frame blend"}
 
 
 def markdown(rows: pd.DataFrame, source: str = "results/live/headline.csv") -> str:
@@ -38,7 +37,8 @@ def markdown(rows: pd.DataFrame, source: str = "results/live/headline.csv") -> s
     head = ["method", *[f"{lv} PSNR" for lv in levels], "mean PSNR", "SSIM"] + (["LPIPS"] if "lpips" in table else [])
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for m, r in table.iterrows():
-        name = NAMES.get(m) or (f"**vfilib** `{m.split(':')[-1]}`" if m.startswith("vfilib:") else m)
+        name = (f"**{label(m)}**" if m == "vfilib" else
+                f"**vfilib** `{m.split(':')[-1]}`" if m.startswith("vfilib:") else label(m))
         cells = [name] + [f"{r[lv]:.2f}" for lv in levels] + [f"{r['mean']:.2f}", f"{r['ssim']:.4f}"]
         cells += [f"{r['lpips']:.4f}"] if "lpips" in table else []
         lines.append("| " + " | ".join(cells) + " |")

@@ -17,11 +17,15 @@ import dataclasses
 import json
 import typing
 
-from ..config import ModelConfig, preset
-from .config import TrainConfig
+from ..config import (AMP_MODES, BACKBONE_MODES, FLOW_MODES, MAMBA_VERSIONS, RESIDUAL_MODES, SCAN_MODES,
+                      ModelConfig, preset)
+from .config import DATA_CHOICES, TrainConfig
 from .experiments import experiment_config
 
 SKIP = {"model", "name"}
+#: Fields whose values are names of a registry: the flag offers exactly those.
+CHOICES = {"data": DATA_CHOICES, "amp": AMP_MODES, "backbone_mode": BACKBONE_MODES, "scan": SCAN_MODES,
+           "residual": RESIDUAL_MODES, "flow": FLOW_MODES, "mamba_version": MAMBA_VERSIONS}
 
 
 def _arg_type(tp):
@@ -46,9 +50,9 @@ def _add_fields(ap: argparse.ArgumentParser, cls, group: str) -> list[str]:
             g.add_argument(f"--{f.name}", action=argparse.BooleanOptionalAction, default=None)
         elif f.name == "residual":
             g.add_argument("--residual", "--use_mhc", dest="residual", nargs="?", const="mhc", default=None,
-                           choices=["plain", "mhc", "mhc_lite"], help="--use_mhc (the seed's flag) alone means mhc")
+                           choices=RESIDUAL_MODES, help="--use_mhc (the seed's flag) alone means mhc")
         else:
-            g.add_argument(f"--{f.name}", type=tp, nargs=nargs, default=None)
+            g.add_argument(f"--{f.name}", type=tp, nargs=nargs, default=None, choices=CHOICES.get(f.name))
     return names
 
 

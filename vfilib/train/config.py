@@ -15,8 +15,9 @@ from typing import Any
 
 from ..config import AMP_MODES, ModelConfig, preset
 from ..core.paths import runs_dir
+from .sets import TRAINING_SETS
 
-DATA_CHOICES = ("embedded", "film", "live", "vimeo", "x4k", "mixed")
+DATA_CHOICES = tuple(TRAINING_SETS)
 
 #: TrainConfig fields that do not change what a run computes (bookkeeping, logging, placement).
 NOT_HASHED = ("exp_name", "out_dir", "resume", "log_every", "val_every", "ckpt_every", "dry_run", "device",
@@ -54,7 +55,7 @@ class TrainConfig:
     distill_weight: float = 0.0       # > 0: end-point error to RIFE HDv3's flows (Exp-2e; needs a flow model)
     flow_init: str = "rife_hdv3"      # a new flow estimator starts from these weights ("" = random)
     # data
-    data: str = "embedded"            # embedded | film | live | vimeo | x4k | mixed
+    data: str = "embedded"            # a name of vfilib.train.sets.TRAINING_SETS (embedded | film | live | ...)
     data_path: str | None = None      # Vimeo90K septuplet root
     x4k_path: str | None = None
     embedded_path: str | None = None  # prepared-set folder (default data/cache, data/film or data/live)

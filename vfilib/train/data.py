@@ -1,4 +1,4 @@
-"""Where a run's batches and validation samples come from (one entry per ``TrainConfig.data``).
+"""Where a run's batches and validation samples come from (the sets: :data:`vfilib.train.sets.TRAINING_SETS`).
 
 Two kinds of batch source, both exact on resume (batch k is a function of the seed and k):
 
@@ -19,96 +19,23 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import torch
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
-from ..core.paths import DataPaths
-from ..data.clips import ClipWindows
-from ..data.curriculum import MixedSampler, crop_at, gap_at
-from ..data.datasets import VimeoSeptuplets, X4KTrain, collate
+from ..data.curriculum import MixedSampler
+from ..data.datasets import collate
 from ..data.transforms import Augment
 from .config import TrainConfig
+from .sets import TRAINING_SETS
 
-# ----------------------------------------------------------------------------- datasets
-
-
-class TrainSet(ConcatDataset):
-    """One or two datasets sharing one augmentation, with the Phase-3 curriculum (crop size and
-    X-TRAIN gap grow with the epoch)."""
-
-    def __init__(self, parts: list[Dataset], aug: Augment, x4k: X4KTrain | None = None,
-                 curriculum_T: int = 0):
-        super().__init__(parts)
-        self.parts, self.aug, self.x4k, self.curriculum_T = parts, aug, x4k, curriculum_T
-
-    def set_epoch(self, epoch: int) -> None:
-        for d in (*self.parts, self.aug):
-            if hasattr(d, "set_epoch"):
-                d.set_epoch(epoch)
-        if self.curriculum_T:
-            progress = min(1.0, epoch / self.curriculum_T)
-            self.aug.set_crop(crop_at(progress))
-            if self.x4k is not None:
-                self.x4k.set_gap(2, max(2, gap_at(progress)))
+DATA_LABELS = {name: entry.label for name, entry in TRAINING_SETS.items()}     # for result rows
 
 
-def _prepared(cfg: TrainConfig, field: str) -> Path:
-    cache = Path(cfg.embedded_path or getattr(DataPaths(), field))
-    if not (cache / "manifest.json").is_file():
-        raise FileNotFoundError(f"data={cfg.data}: {cache}/manifest.json is missing; run "
-                                f"`python -m vfilib.data.prepare {field}` first")
-    return cache
-
-
-#: data name -> builder of (train set, validation set); adding a training source is one entry.
-def _embedded(cfg, aug, field="embedded"):
-    cache, n = _prepared(cfg, field), cfg.model.context_frames
-    return (TrainSet([ClipWindows(cache, "train", window=cfg.window, stride=2, transform=aug, seed=cfg.seed, frames=n)], aug),
-            ClipWindows(cache, "val", window=3, stride=2, fixed=True, frames=n))
-
-
-def _vimeo(cfg, aug):
-    n = cfg.model.context_frames
-    return (TrainSet([VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "train", transform=aug, seed=cfg.seed,
-                                      frames=n)], aug),
-            VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "test", fixed=True, frames=n))
-
-
-def _x4k_train(cfg, aug) -> X4KTrain:
-    return X4KTrain(cfg.x4k_path or DataPaths().x4k, transform=aug, seed=cfg.seed, context=cfg.model.context_frames,
-                    steps=cfg.x4k_steps, n_frames=cfg.x4k_n_frames)
-
-
-def _x4k(cfg, aug):
-    x = _x4k_train(cfg, aug)
-    return (TrainSet([x], aug, x, cfg.curriculum_T if cfg.curriculum else 0),
-            ClipWindows(_prepared(cfg, "embedded"), "val", 3, 2, fixed=True, frames=cfg.model.context_frames))
-
-
-def _mixed(cfg, aug):
-    x, n = _x4k_train(cfg, aug), cfg.model.context_frames
-    vimeo = VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "train", transform=aug, seed=cfg.seed, frames=n)
-    return (TrainSet([vimeo, x], aug, x, cfg.curriculum_T if cfg.curriculum else 0),
-            VimeoSeptuplets(cfg.data_path or DataPaths().vimeo, "test", fixed=True, frames=n))
-
-
-DATASETS: dict[str, Callable] = {
-    "embedded": _embedded,
-    "film": lambda cfg, aug: _embedded(cfg, aug, "film"),
-    "vimeo": _vimeo,
-    "x4k": _x4k,
-    "mixed": _mixed,
-}
-
-DATA_LABELS = {"embedded": "embedded clips (not Vimeo90K)", "film": "Big Buck Bunny film (not Vimeo90K)",
-               "live": "live-action clips (held-out shots)", "vimeo": "Vimeo90K septuplet",
-               "x4k": "X4K1000FPS X-TRAIN", "mixed": "Vimeo90K + X4K"}
-
-
-def build_datasets(cfg: TrainConfig) -> tuple[TrainSet, Dataset]:
-    """Training and validation datasets of ``cfg.data`` (not ``live``: that one is a frame bank)."""
-    if cfg.data not in DATASETS:
-        raise ValueError(f"data {cfg.data!r} has no dataset builder; choose from {sorted(DATASETS)}")
-    return DATASETS[cfg.data](cfg, Augment(crop=cfg.crop, seed=cfg.seed))
+def build_datasets(cfg: TrainConfig) -> tuple[Dataset, Dataset]:
+    """Training and validation datasets of ``cfg.data`` (a set read through a DataLoader)."""
+    entry = TRAINING_SETS[cfg.data]
+    if entry.datasets is None:
+        raise ValueError(f"data {cfg.data!r} is a frame bank, not datasets (see build_sources)")
+    return entry.datasets(cfg, Augment(crop=cfg.crop, seed=cfg.seed))
 
 
 # ----------------------------------------------------------------------------- batch sources
@@ -289,26 +216,13 @@ def validate(model, val: Validation, device, amp_dtype=None, scale: float = 1.0)
 
 
 def build_sources(cfg: TrainConfig, device: torch.device, rank: int = 0, world: int = 1):
-    """(batch source, Validation) of ``cfg.data``."""
-    if cfg.data == "live":
-        from ..data.bank import FrameBank
-        from ..data.sources import fetch
-
-        cache = _prepared(cfg, "live")
-        manifest_clips = __import__("json").loads((cache / "manifest.json").read_text())["clips"]
-        videos = {}
-        for name in manifest_clips:
-            try:
-                videos[name] = fetch(name)
-            except Exception as e:  # noqa: BLE001 - a source this machine cannot fetch is skipped, named
-                print(f"[data] live: {name} unavailable ({str(e)[:120]}); skipped")
-        bank = FrameBank.from_set(cache, videos, "train", window=cfg.window, device=device)
-        val_bank = FrameBank.from_set(cache, videos, "val", window=3, device="cpu")
-        print(f"[data] live train bank: {bank.describe()}")
-        val = Validation.from_lists(cache, "val", val_bank.frame, cfg.val_samples, "live-action val shots",
-                                    cfg.val_crop, cfg.model.context_frames)
+    """(batch source, Validation) of ``cfg.data``, as its entry in :data:`vfilib.train.sets.TRAINING_SETS` says."""
+    entry = TRAINING_SETS[cfg.data]
+    if entry.bank is not None:
+        bank, val_bank, cache = entry.bank(cfg, device)
+        val = Validation.from_lists(cache, "val", val_bank.frame, cfg.val_samples, entry.val_label, cfg.val_crop,
+                                    cfg.model.context_frames)
         return BankBatches(bank, cfg, rank, world), val
     train_set, val_set = build_datasets(cfg)
     return (LoaderBatches(train_set, cfg, device, rank, world),
-            Validation.from_dataset(val_set, cfg.val_samples, f"{DATA_LABELS.get(cfg.data, cfg.data)}, val split",
-                                    cfg.val_crop))
+            Validation.from_dataset(val_set, cfg.val_samples, entry.val_label, cfg.val_crop))

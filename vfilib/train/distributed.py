@@ -41,20 +41,3 @@ def setup(device: str | None = None) -> tuple[DistInfo, torch.device]:
 def teardown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def all_true(flag: bool, device: torch.device) -> bool:
-    """True on every rank only if ``flag`` is True on every rank (for consistent skip decisions)."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.all_reduce(t, op=dist.ReduceOp.MIN)
-    return bool(t.item() > 0)
-
-
-def mean_value(x: float, device: torch.device) -> float:
-    if not (dist.is_available() and dist.is_initialized()):
-        return x
-    t = torch.tensor([x], device=device, dtype=torch.float64)
-    dist.all_reduce(t)
-    return float(t.item()) / dist.get_world_size()

@@ -37,22 +37,24 @@ def start_weights(model, state: dict, path: str | Path) -> list[str]:
 def init_flow(model, source: str) -> list[str]:
     """Initialise ``model.flow`` from ``source``: 'rife_hdv3' (its pretrained IFNet) or a file holding a
     state dict with RIFE HDv3's ``block0..2`` keys."""
+    from ..eval.peers import PEERS
     from ..models.vfi.flow import init_from_rife_hdv3
     from ..models.weights.fetch import fetch_weights
 
     path = Path(source) if Path(source).is_file() else None
     if path is None and source != "rife_hdv3":
         raise ValueError(f"flow_init {source!r}: 'rife_hdv3', a weights file, or '' for random")
-    state = torch.load(path or fetch_weights("rife_hdv3"), map_location="cpu", weights_only=True)
+    state = torch.load(path or fetch_weights(PEERS["rife_hdv3"].weights), map_location="cpu", weights_only=True)
     return init_from_rife_hdv3(model.flow, state)
 
 
 def load_teacher(device):
     """RIFE HDv3's IFNet, frozen."""
+    from ..eval.peers import PEERS
     from ..models.published.rife_hdv3 import load_ifnet_hdv3
     from ..models.weights.fetch import fetch_weights
 
-    return load_ifnet_hdv3(fetch_weights("rife_hdv3"), device).requires_grad_(False)
+    return load_ifnet_hdv3(fetch_weights(PEERS["rife_hdv3"].weights), device).requires_grad_(False)
 
 
 @torch.no_grad()

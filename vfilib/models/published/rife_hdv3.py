@@ -14,7 +14,7 @@ checks the sha256 and keeps them in ``data/weights``; they are loaded with ``wei
 * output ``sigmoid(mask) * warp(I0, F_t0) + (1 - sigmoid(mask)) * warp(I1, F_t1)`` at t = 0.5.
 
 RIFE was trained on BGR frames (OpenCV); the peer converts at its boundary. Inputs are padded to a
-multiple of 32. Other timesteps are made by recursion
+multiple of 32 (:meth:`IFNetHDv3.pad_multiple`). Other timesteps are made by recursion
 (:class:`vfilib.eval.interpolators.RecursiveT`).
 """
 from __future__ import annotations
@@ -30,12 +30,17 @@ from ..weights.fetch import read_flownet
 
 class IFNetHDv3(FlowEstimator):
     """(B, 3, H, W) BGR pair, H and W multiples of 32 -> middle frame (and the final flow and mask).
-    The flow estimator's loop without the t channel, then the mask blend."""
+    The flow estimator's loop without the t channel, then the mask blend; ``t`` is not an input
+    (t = 0.5 only: the peer refuses others)."""
 
     def __init__(self):
         super().__init__(90, with_t=False)
 
-    def forward(self, img0: torch.Tensor, img1: torch.Tensor, scale: float = 1.0):
+    @staticmethod
+    def pad_multiple(scale: float = 1.0) -> int:
+        return 32
+
+    def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: torch.Tensor | None = None, scale: float = 1.0):
         flow, mask = super().forward(img0, img1, None, scale)
         w0, w1 = backward_warp(img0, flow[:, :2]), backward_warp(img1, flow[:, 2:4])
         m = torch.sigmoid(mask)

@@ -13,7 +13,7 @@ how it is run:
   both directions, all scales are doubled and block 0 is run again (its "dynamic scale");
 * a context net (4 stride-2 conv pairs, 16..128 channels, each level warped by the flow) and a
   U-Net (17 input channels) that adds a residual to the blend. Its published inference runs in
-  "fast mode", which skips both; ``refine=True`` runs them.
+  "fast mode", which skips both; ``IFNetV39(refine=True)`` runs them.
 
 Inputs are padded to a multiple of 128, so every block's grid stays whole at scale 8 (1/32 after its
 two stride-2 convs) and after the dynamic doubling (1/64), and the context net can halve four times.
@@ -93,18 +93,23 @@ class UNetV39(nn.Module):
 
 class IFNetV39(nn.Module):
     """(B, 3, H, W) BGR pair, H and W multiples of 128, t (B, 1, 1, 1) -> frame at t (and the final flow
-    and blend mask)."""
+    and blend mask). ``refine``: add the context net + U-Net residual (the published inference does not)."""
 
     SCALES = (8, 4, 2, 1)
 
-    def __init__(self):
+    def __init__(self, refine: bool = False):
         super().__init__()
+        self.refine = refine
         self.block0 = IFBlockV39(7, 192)
         self.block1, self.block2, self.block3 = IFBlockV39(12, 128), IFBlockV39(12, 96), IFBlockV39(12, 64)
         self.contextnet, self.unet = ContextNet(), UNetV39()
 
+    @staticmethod
+    def pad_multiple(scale: float = 1.0) -> int:
+        return 128
+
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: torch.Tensor, scale: float = 1.0,
-                refine: bool = False, dynamic_scale: bool = True):
+                dynamic_scale: bool = True):
         tmap = t.to(img0).expand(img0.shape[0], 1, *img0.shape[-2:])
         scales = [s / scale for s in self.SCALES]
         blocks = (self.block0, self.block1, self.block2, self.block3)
@@ -121,13 +126,13 @@ class IFNetV39(nn.Module):
             w0, w1 = backward_warp(img0, flow[:, :2]), backward_warp(img1, flow[:, 2:4])
         m = torch.sigmoid(mask)
         out = m * w0 + (1 - m) * w1
-        if refine:
+        if self.refine:
             c0, c1 = self.contextnet(img0, flow[:, :2]), self.contextnet(img1, flow[:, 2:4])
             out = (out + self.unet(img0, img1, w0, w1, mask, flow, c0, c1)).clamp(0, 1)
         return out, flow, m
 
 
-def load_ifnet_v39(path: Path, device="cpu") -> IFNetV39:
-    net = IFNetV39()
+def load_ifnet_v39(path: Path, device="cpu", refine: bool = False) -> IFNetV39:
+    net = IFNetV39(refine)
     net.load_state_dict(read_flownet(path), strict=True)
     return net.to(device).eval()

@@ -43,15 +43,19 @@ class SqueezeExcite(nn.Module):
         return x * self.body(x)
 
 
-class ChannelAttentionBlock(nn.Module):
-    """conv-GELU-conv then ECA (``efficient=True``, ECAB) or squeeze-excite (CAB)."""
+#: config name (:data:`vfilib.config.CHANNEL_ATTENTIONS`) -> the channel reweighting, (channels) -> module
+CHANNEL_ATTENTION = {"ecab": ECA, "cab": SqueezeExcite}
 
-    def __init__(self, channels: int, efficient: bool = True, compress: int = 2):
+
+class ChannelAttentionBlock(nn.Module):
+    """conv-GELU-conv then the channel attention ``kind``: ECA ("ecab") or squeeze-excite ("cab")."""
+
+    def __init__(self, channels: int, kind: str = "ecab", compress: int = 2):
         super().__init__()
         mid = max(channels // compress, 8)
         self.body = nn.Sequential(nn.Conv2d(channels, mid, 3, padding=1), nn.GELU(),
                                   nn.Conv2d(mid, channels, 3, padding=1))
-        self.attn = ECA(channels) if efficient else SqueezeExcite(channels)
+        self.attn = CHANNEL_ATTENTION[kind](channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.attn(self.body(x))

@@ -8,10 +8,8 @@ the surplus rows, A_log, dt_bias) keeps its random initialisation.
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 
 from .attention import GatedWindowAttention
-from .lgs import LGSBlock
 from .mamba import Mamba2Mixer
 
 
@@ -30,13 +28,3 @@ def matvlm_init_mamba2(mixer: Mamba2Mixer, attn: GatedWindowAttention) -> dict[s
         mixer.in_proj.weight[sl.start: sl.start + n].copy_(src[:n])
         copied[target] = (n, dim)
     return copied
-
-
-def matvlm_init_model(model: nn.Module) -> dict[str, dict[str, tuple[int, int]]]:
-    """Apply :func:`matvlm_init_mamba2` to every hybrid LGS block with a Mamba2 mixer."""
-    report = {}
-    for name, m in model.named_modules():
-        if isinstance(m, LGSBlock) and m.ssm is not None and m.attn is not None \
-                and isinstance(m.ssm.mixer, Mamba2Mixer):
-            report[name] = matvlm_init_mamba2(m.ssm.mixer, m.attn)
-    return report

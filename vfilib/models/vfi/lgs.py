@@ -10,8 +10,6 @@ Tokens are channels-last: (2B, H, W, C), frame-0 batch first.
 """
 from __future__ import annotations
 
-from functools import partial
-
 import torch
 import torch.nn as nn
 from einops import rearrange
@@ -21,8 +19,8 @@ from ...config import ModelConfig
 from . import scan as scan_ops
 from .attention import GatedWindowAttention
 from .channel_attention import ChannelAttentionBlock
-from .mamba import Mamba1Mixer, Mamba2Mixer
-from .mhc import HyperConnection, collapse_streams, expand_streams
+from .mamba import MIXERS
+from .mhc import RESIDUALS, collapse_streams, expand_streams
 
 
 class SSMBranch(nn.Module):
@@ -104,22 +102,34 @@ class LGSStage(nn.Module):
         return rearrange(x, "n h w c -> n c h w")
 
 
+def ssm_branch(dim: int, num_heads: int, cfg: ModelConfig) -> SSMBranch:
+    """The global branch: the config's Mamba mixer (:data:`.mamba.MIXERS`) over its cross-frame scan."""
+    return SSMBranch(MIXERS[cfg.mamba_version](dim, cfg), cfg.scan)
+
+
+def attention_branch(dim: int, num_heads: int, cfg: ModelConfig) -> GatedWindowAttention:
+    """The local branch: (gated) window attention, per frame."""
+    return GatedWindowAttention(dim, num_heads, cfg.window_size, gate=cfg.attn_gate)
+
+
+#: backbone_mode (:data:`vfilib.config.BACKBONE_MODES`) -> builders of the (global, local) branches of
+#: an LGS block, each (dim, num_heads, cfg) -> module; None leaves that branch out.
+BACKBONES = {
+    "hybrid": (ssm_branch, attention_branch),
+    "mamba2_only": (ssm_branch, None),
+    "gated_attn_only": (None, attention_branch),
+}
+
+
 def lgs_block(dim: int, num_heads: int, cfg: ModelConfig) -> LGSBlock:
-    """The one place that reads the architecture config into an LGS block's layers."""
-    ssm = attn = None
-    if cfg.backbone_mode != "gated_attn_only":
-        mixer = (Mamba2Mixer(dim, d_state=cfg.d_state, d_conv=cfg.d_conv, expand=cfg.expand, headdim=cfg.headdim,
-                             ngroups=cfg.ngroups) if cfg.mamba_version == 2 else
-                 Mamba1Mixer(dim, d_state=cfg.mamba1_d_state, d_conv=cfg.d_conv, expand=cfg.expand))
-        ssm = SSMBranch(mixer, cfg.scan)
-    if cfg.backbone_mode != "mamba2_only":
-        attn = GatedWindowAttention(dim, num_heads, cfg.window_size, gate=cfg.attn_gate)
-    hyper = None
-    if cfg.residual != "plain":
-        hyper = partial(HyperConnection, dim, cfg.mhc_streams, cfg.residual, cfg.mhc_sinkhorn_iters)
-    return LGSBlock(dim, ssm, attn, ChannelAttentionBlock(dim, efficient=cfg.use_ecab), cfg.mlp_ratio, hyper=hyper)
+    """The one place that reads the architecture config into an LGS block's layers (each variant from
+    its registry: :data:`BACKBONES`, :data:`.mhc.RESIDUALS`, :data:`.channel_attention.CHANNEL_ATTENTION`)."""
+    ssm, attn = (make(dim, num_heads, cfg) if make else None for make in BACKBONES[cfg.backbone_mode])
+    residual = RESIDUALS[cfg.residual]
+    hyper = residual(dim, cfg) if residual else None
+    return LGSBlock(dim, ssm, attn, ChannelAttentionBlock(dim, cfg.channel_attention), cfg.mlp_ratio, hyper=hyper)
 
 
 def lgs_stage(dim: int, depth: int, num_heads: int, cfg: ModelConfig) -> LGSStage:
     return LGSStage([lgs_block(dim, num_heads, cfg) for _ in range(depth)],
-                    cfg.mhc_streams if cfg.residual != "plain" else 0)
+                    cfg.mhc_streams if RESIDUALS[cfg.residual] else 0)

@@ -277,3 +277,11 @@ class Mamba1Mixer(nn.Module):
         y = y[:, torch.arange(n_dir, device=y.device)[:, None], inv]           # back in token order
         y = (y * F.silu(z.to(y.dtype))[:, None]).sum(1)
         return self.out_proj(y.to(pool.dtype))
+
+
+#: mamba_version (:data:`vfilib.config.MAMBA_VERSIONS`) -> the global branch's mixer, (dim, cfg) -> module
+MIXERS = {
+    1: lambda dim, cfg: Mamba1Mixer(dim, d_state=cfg.mamba1_d_state, d_conv=cfg.d_conv, expand=cfg.expand),
+    2: lambda dim, cfg: Mamba2Mixer(dim, d_state=cfg.d_state, d_conv=cfg.d_conv, expand=cfg.expand,
+                                    headdim=cfg.headdim, ngroups=cfg.ngroups),
+}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from functools import partial
 
 import torch
 import torch.nn as nn
@@ -98,3 +99,12 @@ def expand_streams(x: torch.Tensor, n: int) -> torch.Tensor:
 def collapse_streams(streams: torch.Tensor) -> torch.Tensor:
     """(n, N, ...) -> (N, ...) mean over streams."""
     return streams.mean(dim=0)
+
+
+#: residual (:data:`vfilib.config.RESIDUAL_MODES`) -> a factory of one residual sublayer's mixer,
+#: (dim, cfg) -> (() -> module), or None for plain residuals (x + F(x), one stream)
+RESIDUALS = {
+    "plain": None,
+    "mhc": lambda dim, cfg: partial(HyperConnection, dim, cfg.mhc_streams, "mhc", cfg.mhc_sinkhorn_iters),
+    "mhc_lite": lambda dim, cfg: partial(HyperConnection, dim, cfg.mhc_streams, "mhc_lite", cfg.mhc_sinkhorn_iters),
+}

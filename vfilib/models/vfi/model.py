@@ -5,7 +5,8 @@ Phase 1 (``cfg.flow == "off"``):
     I0, I1 --batch concat--> CNN stem --> LGS stages --> per-frame features summed
            --> RefineNet (residual + blend mask, conditioned on t) --> I_t
 
-Phase 2 (``cfg.flow``: image | feature | flow_only) adds the flow estimator (:mod:`.flow`):
+Phase 2 (``cfg.flow``: image | feature | flow_only, the entries of :data:`FLOWS`) adds the flow
+estimator (:mod:`.flow`):
 
     I0, I1, t --> FlowEstimator --> F_t->0, F_t->1, flow mask
     warped I0, I1 --> RefineNet with  image:     the backbone features of the unwarped frames
@@ -26,6 +27,9 @@ Any input size: frames are padded (replicate) to a multiple of ``cfg.pad_multipl
 is cropped back. Inputs are RGB float tensors in [0, 1] of shape (B, 3, H, W).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -118,6 +122,46 @@ class HiResRefine(nn.Module):
         return out
 
 
+def image_features(model, x, flow, w0, w1, tt) -> list[torch.Tensor]:
+    """Exp-2b: the backbone features of the unwarped frames, summed per scale."""
+    return sum_frames(model.backbone(x, model.temporal))
+
+
+def warped_features(model, x, flow, w0, w1, tt) -> list[torch.Tensor]:
+    """Exp-2c: each frame's backbone features warped to time t at every scale, summed."""
+    out = []
+    for f in model.backbone(x, model.temporal):
+        n = f.shape[0] // 2
+        fl = resize_flow(flow, f.shape[-2:])
+        out.append(backward_warp(f[:n], fl[:, :2]) + backward_warp(f[n:], fl[:, 2:4]))
+    return out
+
+
+def context_features(model, x, flow, w0, w1, tt) -> list[torch.Tensor]:
+    """Exp-2d: a conv pyramid of the warped frames, the flow and t; no backbone."""
+    return model.context(torch.cat([w0, w1, flow / 16, tt.expand(-1, 1, *w0.shape[2:])], 1))
+
+
+@dataclass(frozen=True)
+class FlowMode:
+    """What a ``cfg.flow`` mode builds: the LGS backbone, Exp-2d's context pyramid, and ``features``
+    (model, padded pair (2B, 3, H, W), flow (B, 4, H, W), warped frames, t (B, 1, 1, 1)) -> RefineNet's
+    5 feature maps; None: Phase 1, no flow estimator."""
+
+    backbone: bool = True
+    context: bool = False
+    features: Callable | None = None
+
+
+#: flow (:data:`vfilib.config.FLOW_MODES`) -> what the model builds and how its features are made
+FLOWS = {
+    "off": FlowMode(),
+    "image": FlowMode(features=image_features),
+    "feature": FlowMode(features=warped_features),
+    "flow_only": FlowMode(backbone=False, context=True, features=context_features),
+}
+
+
 class VFIModel(nn.Module):
     """forward(I0, I1, t=0.5, scale=1.0, tile=0, context=None): (B, 3, H, W) x2 -> (B, 3, H, W) in [0, 1].
 
@@ -130,11 +174,12 @@ class VFIModel(nn.Module):
     def __init__(self, cfg: ModelConfig, runtime: RuntimeConfig | None = None):
         super().__init__()
         self.cfg = cfg
-        self.backbone = Backbone(cfg) if cfg.flow != "flow_only" else None
-        self.context = ConvPyramid(11, cfg.dims) if cfg.flow == "flow_only" else None
-        self.flow = FlowEstimator(cfg.flow_channels) if cfg.flow != "off" else None
+        mode = FLOWS[cfg.flow]
+        self.backbone = Backbone(cfg) if mode.backbone else None
+        self.context = ConvPyramid(11, cfg.dims) if mode.context else None
+        self.flow = FlowEstimator(cfg.flow_channels) if mode.features else None
         self.refine = RefineNet(cfg.dims, cfg.refine_dims)
-        self.hires = HiResRefine(cfg.hires_dims) if cfg.flow != "off" else None
+        self.hires = HiResRefine(cfg.hires_dims) if mode.features else None
         self.temporal = temporal_context(cfg)          # None: the pair alone (context_frames = 2)
         self.set_runtime(runtime or RuntimeConfig())
         # False: inputs' values are not read back to check them (a host synchronisation per call, so
@@ -186,17 +231,7 @@ class VFIModel(nn.Module):
         return (out, aux) if return_aux else out
 
     def _features(self, x, flow, w0, w1, tt) -> list[torch.Tensor]:
-        if self.cfg.flow == "flow_only":
-            return self.context(torch.cat([w0, w1, flow / 16, tt.expand(-1, 1, *w0.shape[2:])], 1))
-        feats = self.backbone(x, self.temporal)
-        if self.cfg.flow == "image":
-            return sum_frames(feats)
-        out = []
-        for f in feats:                            # feature-level warping: each frame's features to time t
-            n = f.shape[0] // 2
-            fl = resize_flow(flow, f.shape[-2:])
-            out.append(backward_warp(f[:n], fl[:, :2]) + backward_warp(f[n:], fl[:, 2:4]))
-        return out
+        return FLOWS[self.cfg.flow].features(self, x, flow, w0, w1, tt)
 
     def features(self, img0: torch.Tensor, img1: torch.Tensor, context=None) -> list[torch.Tensor]:
         """Per-frame backbone features (2B, C_i, H/2^i, W/2^i), i = 0..4, of the padded pair (with its

@@ -19,7 +19,9 @@ direction-major (all sequences of direction 0 first). ``frames`` defaults to 2 e
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import torch
 from einops import rearrange
@@ -34,24 +36,46 @@ def _directions(h: int, w: int) -> torch.Tensor:
     return torch.stack([row, col, row.flip(0), col.flip(0)])
 
 
+def _cross_frame(join) -> Callable[[int, int, int], torch.Tensor]:
+    """A cross-frame order from ``join(p, offsets)``, which joins one frame's spatial order ``p`` (HW,)
+    with the same order in every frame (``offsets`` = f * HW): the four directions of
+    :func:`_directions`, on F*HW tokens."""
+    def order(h: int, w: int, frames: int) -> torch.Tensor:
+        d, offsets = _directions(h, w), torch.arange(frames) * (h * w)
+        fwd = [join(p, offsets) for p in (d[0], d[1])]
+        return torch.stack([fwd[0], fwd[1], fwd[0].flip(0), fwd[1].flip(0)])
+    return order
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A scan mode: ``order(h, w, frames)`` -> (4, L) token ids; ``cross_frame``: one sequence over
+    all frames (L = F*HW) or each frame alone (L = HW); ``about``: what it is, in words (figures)."""
+
+    order: Callable[[int, int, int], torch.Tensor]
+    about: str
+    cross_frame: bool = True
+
+
+#: scan (:data:`vfilib.config.SCAN_MODES`) -> its token orders
+SCANS = {
+    "interleaved": Scan(_cross_frame(lambda p, off: (p[:, None] + off).reshape(-1)),
+                        "one sequence of F*HW tokens alternating between the frames"),
+    "sequential": Scan(_cross_frame(lambda p, off: (off[:, None] + p).reshape(-1)),
+                       "one sequence: all of frame 0, then all of frame 1, ..."),
+    "per_frame": Scan(lambda h, w, frames: _directions(h, w), "each frame scanned on its own (no cross-frame sequence)",
+                      cross_frame=False),
+}
+
+
 @lru_cache(maxsize=64)
 def scan_index(mode: str, h: int, w: int, frames: int = 2) -> torch.Tensor:
     """Token order of every direction: (4, L) int64; L = F*HW (cross-frame, F = ``frames``) or HW (per_frame)."""
-    hw = h * w
-    row = torch.arange(hw)
-    col = torch.arange(hw).reshape(h, w).t().reshape(-1)
+    if mode not in SCANS:
+        raise ValueError(f"unknown scan mode {mode!r}; choose from {sorted(SCANS)}")
     if frames < 1:
         raise ValueError(f"a scan needs at least one frame, got frames={frames}")
-    if mode == "per_frame":
-        return _directions(h, w)
-    offsets = torch.arange(frames) * hw
-    if mode == "interleaved":
-        fwd = [(p[:, None] + offsets).reshape(-1) for p in (row, col)]
-    elif mode == "sequential":
-        fwd = [(offsets[:, None] + p).reshape(-1) for p in (row, col)]
-    else:
-        raise ValueError(f"unknown scan mode {mode!r}")
-    return torch.stack([fwd[0], fwd[1], fwd[0].flip(0), fwd[1].flip(0)])
+    return SCANS[mode].order(h, w, frames)
 
 
 @lru_cache(maxsize=64)
@@ -74,7 +98,7 @@ def indices_on(mode: str, h: int, w: int, device: torch.device, frames: int = 2)
 
 def to_pool(x: torch.Tensor, mode: str, frames: int = 2) -> torch.Tensor:
     """(F*B, H, W, C) -> token pool in id order: (B, F*HW, C) cross-frame, or (F*B, HW, C) per frame."""
-    if mode == "per_frame":
+    if not SCANS[mode].cross_frame:
         return rearrange(x, "b h w c -> b (h w) c")
     if x.shape[0] % frames:
         what = "frame pairs (2B)" if frames == 2 else f"windows of {frames} frames ({frames}B)"
@@ -84,7 +108,7 @@ def to_pool(x: torch.Tensor, mode: str, frames: int = 2) -> torch.Tensor:
 
 def from_pool(pool: torch.Tensor, h: int, w: int, mode: str, frames: int = 2) -> torch.Tensor:
     """Inverse of :func:`to_pool`: (..., N, L, C) -> (..., F*B, H, W, C)."""
-    if mode == "per_frame":
+    if not SCANS[mode].cross_frame:
         return rearrange(pool, "... n (h w) c -> ... n h w c", h=h, w=w)
     return rearrange(pool, "... b (f h w) c -> ... (f b) h w c", f=frames, h=h, w=w)
 

