@@ -199,8 +199,10 @@ def test_per_sample_gain_and_level_tables(tmp_path, monkeypatch):
                                                 "test/GOPRO_test/s0/00024.png\n"
                                                 "test/GOPRO_test/s0/00008.png test/GOPRO_test/s0/00009.png "
                                                 "test/GOPRO_test/s0/00010.png\n")
+    monkeypatch.setenv("VFILIB_FIXTURE", str(root))
     monkeypatch.setitem(B.BENCHMARKS, "fixture", B.Benchmark("fixture", "fixture tree", D.SNU_LEVELS,
-                        lambda r, s, frames=2: D.snu_film(r, s, frames), B.Protocol(), lambda: root, context=True))
+                        lambda r, s, frames=2: D.snu_film(r, s, frames), B.Protocol(), "VFILIB_FIXTURE",
+                        "a SNU-FILM-style fixture tree", context=True))
     per = per_sample([_Shift("two", 2), _Shift("four", 4)], "fixture")
     assert len(per) == 2 * 4 * 2 and set(per["frames"]) == {2, 4} and {"motion", "nonlinearity"} <= set(per)
     # the gt (18, 9) lies nearer I0 (16, 8) for the first sample, halfway for the second: 'four' (I1) loses on the first
