@@ -10,6 +10,7 @@ Peers: frame blend, OpenCV DIS flow with linear-motion intermediate flows, ffmpe
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -32,6 +33,12 @@ class Interpolator:
 
     def describe(self) -> str:
         return self.name
+
+    def trainable(self) -> tuple[torch.nn.Module, Callable]:
+        """(the network to fine-tune, a differentiable ``forward(I0, I1, t) -> I_t``: RGB (B, 3, H, W) in
+        [0, 1], t (B,)), for test-time adaptation (:mod:`vfilib.train.adapt`); ``__call__`` runs without
+        gradients. Methods without weights have nothing to adapt."""
+        raise TypeError(f"{self.name} has no weights to adapt")
 
 
 class Blend(Interpolator):
@@ -161,6 +168,9 @@ class ModelInterpolator(Interpolator):
             return self._graphs[key](i0, i1, t).float().clone()   # the graph's output buffer is reused
         with torch.autocast(dev.type, dtype=self.amp, enabled=self.amp is not None):
             return self.model(i0, i1, t, **kw).float()
+
+    def trainable(self):
+        return self.model, lambda i0, i1, t: self.model(i0, i1, t)
 
 
 def bisection_path(t: Fraction, max_depth: int = 6) -> list[tuple[Fraction, Fraction, Fraction]]:

@@ -42,3 +42,11 @@ class PublishedNet(Interpolator):
         if not self.supports_any_t and not torch.allclose(tt, torch.full_like(tt, 0.5)):
             raise ValueError(f"{self.name} predicts t = 0.5 only; wrap it in RecursiveT for other t")
         return _bgr_padded(lambda a, b: self.net(a, b, tt, scale)[0], i0, i1, dev, self.net.pad_multiple(scale))
+
+    def trainable(self):
+        """The network and a differentiable forward at scale 1 (t = 0.5 only where ``any_t`` is False:
+        the adaptation gives it nothing else)."""
+        def forward(i0, i1, t):
+            tt = t.to(i0).reshape(-1, 1, 1, 1)
+            return _bgr_padded(lambda a, b: self.net(a, b, tt)[0], i0, i1, i0.device, self.net.pad_multiple(1.0))
+        return self.net, forward

@@ -1,0 +1,182 @@
+"""Test-time adaptation (vfilib.train.adapt) and its evaluation protocol (vfilib.train.adapt_eval)."""
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from vfilib.config import preset
+from vfilib.eval.interpolators import Blend, ModelInterpolator, RecursiveT
+from vfilib.eval.metrics import psnr
+from vfilib.models import build_model
+from vfilib.train import adapt as A
+from vfilib.train import adapt_eval as E
+
+from test_sources_bank import write_clip
+
+
+def texture(size=200, seed=0):
+    rng = np.random.default_rng(seed)
+    big = cv2.GaussianBlur(rng.uniform(0, 255, (size, size, 3)).astype(np.float32), (0, 0), 1.5)
+    return cv2.normalize(big, None, 0, 255, cv2.NORM_MINMAX)
+
+
+def moving(n, shift=(3, 1), s=32, seed=0, origin=50):
+    """``n`` frames of a texture translating by ``shift`` (x, y) pixels a frame."""
+    big = texture(seed=seed)
+    return [big[origin + shift[1] * k:origin + shift[1] * k + s, origin + shift[0] * k:origin + shift[0] * k + s]
+            .round().astype(np.uint8) for k in range(n)]
+
+
+def as_t(f):
+    return torch.from_numpy(f).permute(2, 0, 1).float()[None] / 255
+
+
+def tiny_flow_model():
+    """The tiny preset built as the shipped model is (feature warping, flow initialised from RIFE HDv3)."""
+    from vfilib.train.phases import init_flow
+
+    m = build_model(preset("tiny", flow="feature"))
+    init_flow(m, "rife_hdv3")
+    return ModelInterpolator(m.eval(), name="tiny")
+
+
+SMALL = A.AdaptConfig(steps=8, lr=1e-4, batch_size=2, crop=32, warmup=2, eval_triplets=4, eval_crop=32)
+
+
+# ----------------------------------------------------------------------------- triplets
+def test_triplets_t_values_and_spans():
+    any_t = A.clip_triplets(7, spans=(2, 4))
+    assert {tr.t for tr in any_t} == {0.25, 0.5, 0.75}
+    assert all(tr.t == (tr.gt - tr.i0) / (tr.i1 - tr.i0) and tr.i0 < tr.gt < tr.i1 for tr in any_t)
+    assert sum(tr.i1 - tr.i0 == 2 for tr in any_t) == 5 and sum(tr.i1 - tr.i0 == 4 for tr in any_t) == 3 * 3
+    middle = A.clip_triplets(7, spans=(2, 4), any_t=False)        # RIFE HDv3: (i, i+2) -> i+1 only
+    assert [(tr.i0, tr.gt, tr.i1, tr.t) for tr in middle] == [(i, i + 1, i + 2, 0.5) for i in range(5)]
+
+
+def test_triplets_never_cross_a_cut_or_a_repeat():
+    trips = A.clip_triplets(20, cuts=[7, 12], repeats=[15], spans=(2, 4))
+    shots = [range(0, 7), range(7, 12), range(12, 20)]
+    assert trips and all(any(tr.i0 in s and tr.i1 in s for s in shots) for tr in trips)
+    assert not [tr for tr in trips if tr.i0 <= 15 < tr.i1]          # frame 16 repeats 15: no window over it
+    assert max(tr.i1 for tr in trips if tr.i0 >= 12) == 19
+
+
+def test_cuts_found_from_pixels_split_the_clip():
+    frames = moving(8, seed=0) + [f // 2 + np.uint8([0, 0, 120]) for f in moving(8, seed=5, origin=120)]   # a cut at 8
+    cuts, repeats = A.find_cuts(A.clip_tensor(frames))
+    assert cuts == [8] and repeats == []
+    seen = set()
+
+    class Rec(Blend):
+        supports_any_t = True
+
+        def trainable(self):
+            net = torch.nn.Conv2d(3, 3, 1)
+
+            def forward(i0, i1, t):
+                seen.update(t.tolist())
+                return net(i0 * 0.5 + i1 * 0.5)
+            return net, forward
+
+    _, report = A.adapt(Rec(), frames, dataclasses.replace(SMALL, steps=2, eval_triplets=0), progress=False)
+    assert report.cuts == [8] and report.triplets == 2 * (6 + 3 * 4)      # per shot: 6 windows of 2, 4 of 4
+    assert seen <= {0.25, 0.5, 0.75}
+
+
+def test_spread_runs_stay_within_the_budget():
+    assert A.spread_runs(30, 100) == [range(30)]
+    runs = A.spread_runs(1000, 45, run=9)
+    assert len(runs) == 5 and all(len(r) == 9 for r in runs) and runs[0].start == 0 and runs[-1].stop == 1000
+    assert all(a.stop <= b.start for a, b in zip(runs, runs[1:]))
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="at least 3 frames"):
+        A.adapt(Blend(), moving(2), SMALL)
+    with pytest.raises(ValueError, match="differ in shape"):
+        A.adapt(Blend(), moving(3) + moving(1, s=16), SMALL)
+    with pytest.raises(ValueError, match="uint8"):
+        A.adapt(Blend(), [f.astype(np.float32) for f in moving(4)], SMALL)
+    with pytest.raises(TypeError, match="no weights to adapt"):
+        A.adapt(Blend(), moving(4), SMALL, progress=False)
+    with pytest.raises(ValueError, match="steps > 0"):
+        A.AdaptConfig(steps=0)
+
+
+# ----------------------------------------------------------------------------- adaptation
+def test_adaptation_leaves_the_caller_model_unchanged():
+    it = ModelInterpolator(build_model(preset("tiny")).eval(), name="tiny")
+    before = {k: v.clone() for k, v in it.model.state_dict().items()}
+    new, report = A.adapt(it, moving(6), dataclasses.replace(SMALL, steps=2, lr=1e-2, eval_triplets=0), progress=False)
+    assert all(torch.equal(before[k], v) for k, v in it.model.state_dict().items())
+    assert new.model is not it.model and not new.model.training
+    assert any(not torch.equal(before[k], v) for k, v in new.model.state_dict().items())
+    assert report.steps == 2 and report.samples == 4 and report.triplets == 4 + 3 * 2
+
+
+@pytest.mark.parametrize("method", ["tiny", "rife_hdv3"])
+def test_adaptation_lowers_the_error_on_a_held_out_frame(method):
+    """A texture moving 3 px a frame: adapted on frames 0..9, scored on 12 from 11 and 13 (never seen).
+    The tiny model's flow starts from RIFE HDv3's (t = 0.5 only), so it adapts on the middle frames."""
+    from vfilib.eval.peers import make_peer
+
+    frames = moving(14)
+    it, cfg = (tiny_flow_model(), dataclasses.replace(SMALL, spans=(2,))) if method == "tiny" else (make_peer(method), SMALL)
+    held = lambda m: psnr(m(as_t(frames[11]), as_t(frames[13]), torch.tensor([0.5])).clamp(0, 1),  # noqa: E731
+                          as_t(frames[12])).item()
+    before = held(it)
+    new, report = A.adapt(it, frames[:10], cfg, progress=False)
+    assert report.loss_after < report.loss_before
+    assert held(new) > before + 0.3, (before, held(new))
+    assert held(it) == pytest.approx(before, abs=1e-6)
+
+
+def test_recursive_base_is_adapted_and_rewrapped():
+    inner = tiny_flow_model()
+    inner.supports_any_t = False
+    new, report = A.adapt(RecursiveT(inner), moving(5), dataclasses.replace(SMALL, steps=1, eval_triplets=0),
+                          progress=False)
+    assert isinstance(new, RecursiveT) and new.base is not inner and report.triplets_by_t == {"0.5": 3}
+
+
+# ----------------------------------------------------------------------------- the protocol
+def test_level_plan_targets_sit_between_inputs():
+    from vfilib.data.shots import Shot
+
+    shot, diff = Shot("c", 10, 40), np.ones(60)
+    inputs, plan = E.level_plan(shot, 4, diff, {23}, targets=100)
+    assert inputs == list(range(10, 40, 4))
+    assert [m for _, m, _ in plan] == [12, 16, 20, 28, 32, 36]        # the window over the repeat at 23 is left out
+    assert not {m for _, m, _ in plan} & set(inputs)
+    assert E.level_plan(shot, 4, diff, set(), targets=2, max_inputs=3) == ([10, 14, 18], [(10, 12, 14), (14, 16, 18)])
+
+
+def test_protocol_never_gives_adapt_a_target_frame(tmp_path, monkeypatch):
+    """Every frame ``adapt`` receives is recorded (the clip's frame index is in its corner pixel); none
+    is a frame the protocol scores."""
+    from vfilib.data.prepare import prepare
+
+    videos = {"a": write_clip(tmp_path / "a.mkv", n=60, cuts=(20,), size=(48, 64))}
+    prepare(tmp_path / "cache", videos, store="eval", max_per_shot=4)
+    scored, received = [], []       # per clip: the frames scored, then the frames adapt was given
+
+    def recording_adapt(interp, frames, cfg, device="cpu", progress=True, breaks=()):
+        received.append({int(f[0, 0, 0]) for f in frames})
+        return interp, A.AdaptReport(interp.name, "cpu", len(frames), 0, {}, [], 0)
+
+    real_samples = E.samples_of
+    monkeypatch.setattr(E.A, "adapt", recording_adapt)
+    monkeypatch.setattr(E, "samples_of", lambda frames, first, plan, crop, name: (
+        scored.append({m for _, m, _ in plan}), real_samples(frames, first, plan, crop, name))[1])
+    bench = E.AdaptBench(targets=3, crop=0)
+    per, clips = E.run({"blend": Blend()}, bench, SMALL, cache=tmp_path / "cache", videos=videos, lpips=None,
+                       progress=False)
+    assert len(scored) == len(received) == len(bench.levels)
+    assert all(s and r and not s & r for s, r in zip(scored, received)), list(zip(scored, received))
+    assert all(max(s) < 20 and max(r) < 20 for s, r in zip(scored, received))     # the test shot, frames 0..19
+    assert set(per["level"]) == set(bench.levels) and per["adapted"].any() and (~per["adapted"]).any()
+    table = E.level_rows(per, clips, bench, SMALL, "cpu")
+    assert (table.loc[~table["adapted"], "psnr_gain"] == 0).all() and "mean" in set(table["level"])
+    assert {"commit", "device", "adapt_lr", "adapt_steps", "protocol"} <= set(table.columns)
