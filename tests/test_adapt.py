@@ -180,3 +180,15 @@ def test_protocol_never_gives_adapt_a_target_frame(tmp_path, monkeypatch):
     table = E.level_rows(per, clips, bench, SMALL, "cpu")
     assert (table.loc[~table["adapted"], "psnr_gain"] == 0).all() and "mean" in set(table["level"])
     assert {"commit", "device", "adapt_lr", "adapt_steps", "protocol"} <= set(table.columns)
+
+
+def test_collect_runs_keeps_spread_consecutive_runs_and_marks_breaks():
+    frames = (np.full((4, 6, 3), i, np.uint8) for i in range(100))
+    kept, breaks = A.collect_runs(frames, 100, max_frames=20, run=5)
+    ids = [int(f[0, 0, 0]) for f in kept]
+    assert len(ids) == 20 and ids[:5] == [0, 1, 2, 3, 4] and ids[-1] == 99
+    assert breaks == [5, 10, 15] and all(ids[b] != ids[b - 1] + 1 for b in breaks)
+    kept, breaks = A.collect_runs(iter([np.zeros((4, 6, 3), np.uint8)] * 50), None, max_frames=10)
+    assert len(kept) == 10 and breaks == []
+    kept, _ = A.collect_runs(iter([np.zeros((100, 100, 3), np.uint8)] * 50), None, max_frames=48, max_bytes=30_000 * 5)
+    assert len(kept) == 5                                      # the memory budget, not max_frames

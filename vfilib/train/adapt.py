@@ -164,6 +164,36 @@ def spread_runs(n_frames: int, max_frames: int, run: int = 9) -> list[range]:
     return [range(s, s + run) for s in starts]
 
 
+def collect_runs(frames, n_frames: int | None, max_frames: int = 48, run: int = 9,
+                 max_bytes: int = 1 << 30) -> tuple[list[np.ndarray], list[int]]:
+    """(frames kept, breaks) from an iterator of (H, W, 3) uint8 frames (a whole clip or a preview
+    window, read once, in order): :func:`spread_runs` of it when ``n_frames`` is known, else its first
+    frames; at most ``max_frames`` and ``max_bytes`` of them (4K: 40 frames a GiB)."""
+    kept, breaks, want, last = [], [], None, None
+    for i, f in enumerate(frames):
+        if want is None:
+            cap = max(3, min(max_frames, max_bytes // max(1, f.nbytes)))
+            want = {j for r in spread_runs(n_frames, cap, run) for j in r} if n_frames else set(range(cap))
+            top = max(want)
+        if i in want:
+            if kept and last != i - 1:
+                breaks.append(len(kept))
+            kept.append(np.asarray(f))
+            last = i
+        if i >= top:
+            break
+    return kept, breaks
+
+
+def adapt_stream(interp: Interpolator, frames, n_frames: int | None, cfg: AdaptConfig = AdaptConfig(), device="cpu",
+                 progress: bool = True, max_frames: int = 48, run: int = 9) -> tuple[Interpolator, AdaptReport]:
+    """:func:`adapt` on runs of consecutive frames spread over a clip read from ``frames`` (an iterator
+    of (H, W, 3) uint8 RGB frames, e.g. the video tool's reader over its window; ``n_frames``: how many
+    it will yield, None if unknown): what ``vfilib interpolate --adapt`` calls before interpolating."""
+    kept, breaks = collect_runs(frames, n_frames, max_frames, run)
+    return adapt(interp, kept, cfg, device, progress, breaks)
+
+
 # ----------------------------------------------------------------------------- batches
 def triplet_batch(clip: torch.Tensor, trips: list[Triplet], pick: list[int], crop: int, g: torch.Generator,
                   augment: bool = True) -> dict:
