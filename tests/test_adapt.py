@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from vfilib.config import preset
+from vfilib.core.tables import read_table
 from vfilib.eval.interpolators import Blend, ModelInterpolator, RecursiveT
 from vfilib.eval.metrics import psnr
 from vfilib.models import build_model
@@ -177,9 +178,20 @@ def test_protocol_never_gives_adapt_a_target_frame(tmp_path, monkeypatch):
     assert all(s and r and not s & r for s, r in zip(scored, received)), list(zip(scored, received))
     assert all(max(s) < 20 and max(r) < 20 for s, r in zip(scored, received))     # the test shot, frames 0..19
     assert set(per["level"]) == set(bench.levels) and per["adapted"].any() and (~per["adapted"]).any()
-    table = E.level_rows(per, clips, bench, SMALL, "cpu")
-    assert (table.loc[~table["adapted"], "psnr_gain"] == 0).all() and "mean" in set(table["level"])
-    assert {"commit", "device", "adapt_lr", "adapt_steps", "protocol"} <= set(table.columns)
+    tag = {**E.settings(bench, SMALL), "size": "full", "commit": "abc1234", "device": "cpu", "date": "d"}
+    out = tmp_path / "adapt.csv"
+    first = per["level"].isin(["easy", "medium"])                  # two runs, split by level, add up
+    E.write_tables(out, per[first], clips[clips["level"].isin(["easy", "medium"])], tag)
+    assert "mean" not in set(read_table(out)["level"])           # no mean over levels before all four are in
+    E.write_tables(out, per[~first], clips[~clips["level"].isin(["easy", "medium"])], tag)
+    table = read_table(out)
+    table = table[table["level"].isin(["easy", "medium", "hard", "extreme", "mean"])]
+    assert len(table) == 2 * 5 and (table.loc[~table["adapted"], "psnr_gain"] == 0).all()
+    mean = table[(table["level"] == "mean") & ~table["adapted"]].iloc[0]
+    assert mean["psnr"] == pytest.approx(per[~per["adapted"]].groupby("level")["psnr"].mean().mean())
+    assert mean["n"] == (~per["adapted"]).sum()
+    assert {"commit", "device", "adapt", "protocol", "adapt_seconds_per_clip"} <= set(table.columns)
+    assert len(read_table(tmp_path / "adapt_samples.csv")) == len(per)
 
 
 def test_collect_runs_keeps_spread_consecutive_runs_and_marks_breaks():

@@ -11,11 +11,13 @@ as the live benchmark scores them (centre crop, padding to 32, rounded to 8 bits
 for every method; the adapted rows compare adapted with adapted.
 
     python -m vfilib.train.adapt_eval --methods vfilib rife_hdv3 rife_v39 --device cuda --amp bf16
-    python -m vfilib.train.adapt_eval --profile smoke           # a few minutes of CPU: proves it runs
+    OMP_NUM_THREADS=1 python -m vfilib.train.adapt_eval --size smoke --device cpu   # minutes of CPU: it runs
 
-Rows (one per method, adapted or not, and level, plus the mean over levels) go to
-``results/live/adapt.csv`` with the protocol's size and the adaptation's settings and cost; one row per
-adapted clip (its report: triplets, steps, seconds, loss on its own triplets) to ``adapt_clips.csv``.
+Per-sample scores go to ``results/live/adapt_samples.csv`` and one row per adapted clip (its report:
+triplets, steps, seconds, loss on its own triplets) to ``adapt_clips.csv``, each tagged with the
+protocol's and the adaptation's settings (JSON) and provenance; ``adapt.csv`` then holds one row per
+method, adapted or not, and level (and the mean over the four levels), rebuilt from every sample of
+those settings: a run too long for one sitting can be split by ``--methods``, ``--clips`` or ``--levels``.
 """
 from __future__ import annotations
 
@@ -55,14 +57,17 @@ class AdaptBench:
     targets: int = 8                  # targets per shot and level, evenly picked
     max_inputs: int = 0               # input frames per clip, from the shot's start (0: the whole shot)
     crop: int = 384                   # centre crop scored (the live benchmark's headline crop)
-    profile: str = "full"             # "smoke": a CPU run that proves the code runs, its numbers say SMOKE
+    size: str = "full"                # "smoke": a CPU run that proves the code runs; its rows say SMOKE
+    split: str = "test"               # "val": tune the adaptation's settings on the validation shots
 
 
-PROFILES = {
+#: the protocol's sizes: ``full`` for a GPU, ``smoke`` for a few minutes of CPU (OMP_NUM_THREADS=1 on a
+#: shared machine: the small model's steps are 4x slower with two contending threads)
+SIZES = {
     "full": (AdaptBench(), A.AdaptConfig(steps=100, batch_size=8, crop=256, lr=1e-5)),
     "smoke": (AdaptBench(levels=("easy", "hard"), clips=("kivy_city", "pexels_face"), shots=2, targets=2,
-                         max_inputs=10, crop=96, profile="smoke"),
-              A.AdaptConfig(steps=6, batch_size=2, crop=96, lr=1e-5, warmup=2, eval_triplets=2, eval_crop=96)),
+                         max_inputs=8, crop=96, size="smoke"),
+              A.AdaptConfig(steps=4, batch_size=2, crop=64, lr=1e-5, warmup=2, eval_triplets=2, eval_crop=64)),
 }
 
 
@@ -166,7 +171,7 @@ def run(methods: dict[str, Interpolator], bench: AdaptBench, cfg: A.AdaptConfig,
     """(per-sample scores, per-clip reports) of the protocol on the prepared live set in ``cache``."""
     cache = Path(cache or DataPaths().live)
     manifest = load_manifest(cache)
-    shots = test_shots(manifest, bench)
+    shots = test_shots(manifest, bench, bench.split)
     plans = {}
     for s in shots:
         entry = manifest["clips"][s.clip]
@@ -202,58 +207,80 @@ def _videos(clips: list[str]) -> dict[str, Path]:
 
 
 # ----------------------------------------------------------------------------- tables
-def level_rows(per: pd.DataFrame, clips: pd.DataFrame, bench: AdaptBench, cfg: A.AdaptConfig, device) -> pd.DataFrame:
-    """One row per (method, adapted, level) and the mean over levels: n, PSNR, SSIM, LPIPS, the gain of
-    adaptation on the same targets, its cost, the protocol and provenance."""
-    cols = [c for c in ("psnr", "ssim", "lpips") if c in per]
-    g = per.groupby(["method", "adapted", "level"], sort=False)[cols].mean()
-    g["n"] = per.groupby(["method", "adapted", "level"], sort=False).size()
-    g = g.reset_index()
-    mean = g.groupby(["method", "adapted"], sort=False)[cols].mean().reset_index()
-    mean["level"], mean["n"] = "mean", g.groupby(["method", "adapted"], sort=False)["n"].sum().values
-    t = pd.concat([g, mean], ignore_index=True)
-    base = t[~t["adapted"]].set_index(["method", "level"])["psnr"]
-    t["psnr_gain"] = t["psnr"] - base.loc[list(zip(t["method"], t["level"]))].to_numpy()
-    cost = clips.groupby("method")[["seconds", "steps", "samples"]].mean()
-    t["adapt_seconds_per_clip"] = np.where(t["adapted"], cost.loc[t["method"], "seconds"].to_numpy(), 0.0)
-    t["clips"] = clips.groupby("method").size().loc[t["method"]].to_numpy()
-    t["profile"] = "SMOKE" if bench.profile == "smoke" else bench.profile
-    t["data"], t["shots"] = DATA, clips["shot"].nunique()
-    t["protocol"] = json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(bench).items()})
-    for k in ("steps", "seconds", "lr", "batch_size", "crop", "warmup", "spans", "amp", "perceptual_weight"):
-        t[f"adapt_{k}"] = str(getattr(cfg, k)) if k == "spans" else getattr(cfg, k)
-    for k, v in provenance(device).items():
-        t[k] = v
+def settings(bench: AdaptBench, cfg: A.AdaptConfig) -> dict[str, str]:
+    """What makes rows comparable, as two JSON columns: the protocol (without the choice of shots,
+    clips and levels, which runs may split between them) and the adaptation's settings."""
+    proto = {k: v for k, v in dataclasses.asdict(bench).items() if k not in ("clips", "shots", "levels")}
+    adapt = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()}
+    return {"protocol": json.dumps(proto, sort_keys=True), "adapt": json.dumps(adapt, sort_keys=True)}
+
+
+def level_rows(samples: pd.DataFrame, clips: pd.DataFrame) -> pd.DataFrame:
+    """From per-sample scores (one run's or several runs' of the same settings): one row per (method,
+    adapted, level), plus the mean over the four levels where a method has all of them: n, PSNR, SSIM,
+    LPIPS, the gain of adaptation on the same targets, seconds per adapted clip, shots, provenance."""
+    keys, cols = ["method", "adapted", "level"], [c for c in ("psnr", "ssim", "lpips") if c in samples]
+    g = samples.groupby(keys, sort=False)
+    t = g[cols].mean().join(g.size().rename("n")).join(g["shot"].nunique().rename("shots")).reset_index()
+    full = t.groupby(["method", "adapted"])["level"].transform(lambda lv: set(lv) >= set(SNU_LEVELS))
+    mean = t[full & t["level"].isin(SNU_LEVELS)].groupby(["method", "adapted"], sort=False)
+    mean = mean[cols].mean().join(mean[["n"]].sum()).join(mean["shots"].max()).reset_index().assign(level="mean")
+    t = pd.concat([t, mean], ignore_index=True)
+    base = t[~t["adapted"].astype(bool)].set_index(["method", "level"])["psnr"]
+    t["psnr_gain"] = t["psnr"] - base.reindex(list(zip(t["method"], t["level"]))).to_numpy()
+    cost = clips.groupby("method")[["seconds", "steps"]].mean()
+    t["adapt_seconds_per_clip"] = np.where(t["adapted"].astype(bool), cost["seconds"].reindex(t["method"]).to_numpy(), 0)
+    t["adapt_steps_per_clip"] = np.where(t["adapted"].astype(bool), cost["steps"].reindex(t["method"]).to_numpy(), 0)
+    t["data"] = DATA
+    for k in ("protocol", "adapt", "size", "commit", "device", "torch", "profile"):
+        if k in samples:
+            t[k] = " / ".join(sorted(set(samples[k].astype(str))))
+    t["date"] = samples["date"].max() if "date" in samples else ""
     return t
+
+
+def write_tables(out: Path, samples: pd.DataFrame, clips: pd.DataFrame, tag: dict) -> pd.DataFrame:
+    """Append this run's samples and clips (a re-run replaces its own rows), then rebuild the level rows
+    of these settings from every sample stored with them (runs split by method, clip or level add up)."""
+    side = lambda name: out.with_name(f"{out.stem}_{name}.csv")                       # noqa: E731
+    samples, clips = samples.assign(**tag), clips.assign(**tag)
+    alls = append_rows(side("samples"), samples.to_dict("records"),
+                       key=["method", "adapted", "level", "shot", "name", "protocol", "adapt"])
+    allc = append_rows(side("clips"), clips.to_dict("records"), key=["method", "level", "shot", "protocol", "adapt"])
+    same = lambda df: df[(df["protocol"] == tag["protocol"]) & (df["adapt"] == tag["adapt"])]   # noqa: E731
+    table = level_rows(same(alls), same(allc))
+    append_rows(out, table.to_dict("records"), key=["method", "adapted", "level", "protocol", "adapt"])
+    return table
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--profile", choices=sorted(PROFILES), default="full", help="the size's defaults (smoke: CPU)")
+    ap.add_argument("--size", choices=sorted(SIZES), default="full", help="the protocol's defaults (smoke: CPU)")
     ap.add_argument("--methods", nargs="+", default=["vfilib", "rife_hdv3"], help="peers (vfilib.eval.peers)")
     ap.add_argument("--ckpt", nargs="*", default=[], help="vfilib checkpoints beside the methods")
     for k, typ in (("shots", int), ("targets", int), ("max_inputs", int), ("crop", int)):
-        ap.add_argument(f"--{k}", type=typ, help=f"protocol: {k} (default: the profile's)")
+        ap.add_argument(f"--{k}", type=typ, help=f"protocol: {k} (default: the size's)")
     ap.add_argument("--levels", nargs="+", choices=SNU_LEVELS)
-    ap.add_argument("--clips", nargs="+", help="only these clips' test shots")
+    ap.add_argument("--clips", nargs="+", help="only these clips' shots")
+    ap.add_argument("--split", choices=["test", "val"], help="val: choose settings there, not on the test shots")
     for k, typ in (("steps", int), ("seconds", float), ("lr", float), ("batch_size", int), ("warmup", int)):
-        ap.add_argument(f"--{k}", type=typ, help=f"adaptation: {k} (default: the profile's)")
-    ap.add_argument("--adapt_crop", type=int, help="adaptation: training crop (default: the profile's)")
+        ap.add_argument(f"--{k}", type=typ, help=f"adaptation: {k} (default: the size's)")
+    ap.add_argument("--adapt_crop", type=int, help="adaptation: training crop (default: the size's)")
     ap.add_argument("--amp", choices=["fp32", "bf16"], default="fp32", help="adaptation autocast (scoring: fp32)")
     ap.add_argument("--lpips", choices=["alex", "vgg", "none"], default="alex")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--cache", help="the prepared live set (default: data/live or $VFILIB_LIVE)")
-    ap.add_argument("--out", default="results/live/adapt.csv")
+    ap.add_argument("--out", default="results/live/adapt.csv", help="level rows; _samples.csv, _clips.csv beside")
     args = ap.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         ap.error(f"--device {args.device}: this machine has no CUDA GPU; use --device cpu")
-    bench, cfg = PROFILES[args.profile]
-    over = {k: getattr(args, k) for k in ("shots", "targets", "max_inputs", "crop") if getattr(args, k) is not None}
+    bench, cfg = SIZES[args.size]
+    over = {k: getattr(args, k) for k in ("shots", "targets", "max_inputs", "crop", "split") if getattr(args, k) is not None}
     over.update({k: tuple(getattr(args, k)) for k in ("levels", "clips") if getattr(args, k)})
-    bench = dataclasses.replace(bench, **over)
-    over = {k: getattr(args, k) for k in ("steps", "seconds", "lr", "batch_size", "warmup") if getattr(args, k) is not None}
-    cfg = dataclasses.replace(cfg, amp=args.amp, **over, **({"crop": args.adapt_crop} if args.adapt_crop else {}))
+    over2 = {k: getattr(args, k) for k in ("steps", "seconds", "lr", "batch_size", "warmup") if getattr(args, k) is not None}
     try:
+        bench = dataclasses.replace(bench, **over)
+        cfg = dataclasses.replace(cfg, amp=args.amp, **over2, **({"crop": args.adapt_crop} if args.adapt_crop else {}))
         return _main(args, bench, cfg)
     except (FileNotFoundError, ValueError, VideoError) as e:
         print(f"python -m vfilib.train.adapt_eval: error: {e}", file=sys.stderr)
@@ -265,19 +292,18 @@ def _main(args, bench: AdaptBench, cfg: A.AdaptConfig) -> int:
 
     methods = {m: make_peer(m, args.device) for m in args.methods}
     methods.update({f"vfilib:{c}": from_checkpoint(c, args.device) for c in args.ckpt})
-    per, clips = run(methods, bench, cfg, args.device, args.cache, lpips=None if args.lpips == "none" else args.lpips)
-    table = level_rows(per, clips, bench, cfg, args.device)
+    samples, clips = run(methods, bench, cfg, args.device, args.cache, lpips=None if args.lpips == "none" else args.lpips)
+    tag = {**settings(bench, cfg), "size": "smoke (SMOKE)" if bench.size == "smoke" else bench.size,
+           **provenance(args.device)}
     out = repo_path(args.out)
-    append_rows(out, table.to_dict("records"), key=["profile", "method", "adapted", "level", "protocol"])
-    append_rows(out.with_name(out.stem + "_clips.csv"),
-                clips.assign(profile=table["profile"].iloc[0], **provenance(args.device)).to_dict("records"))
-    cols = [c for c in ("method", "adapted", "level", "n", "psnr", "psnr_gain", "ssim", "lpips",
+    table = write_tables(out, samples, clips, tag)
+    cols = [c for c in ("method", "adapted", "level", "n", "shots", "psnr", "psnr_gain", "ssim", "lpips",
                         "adapt_seconds_per_clip") if c in table]
-    label = " (SMOKE: a CPU run that proves the code runs; not a result)" if bench.profile == "smoke" else ""
-    print(f"adaptation on the held-out live-action test shots{label}:")
+    label = " (SMOKE: a CPU run that proves the code runs; not a result)" if bench.size == "smoke" else ""
+    print(f"adaptation on the held-out live-action {bench.split} shots{label}, every run of these settings so far:")
     with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):
         print(table[cols].to_string(index=False))
-    print(f"rows appended to {out} and {out.with_name(out.stem + '_clips.csv')}")
+    print(f"rows in {out} (and _samples.csv, _clips.csv beside it)")
     return 0
 
 
