@@ -3,6 +3,7 @@
     python scripts/pack_device_data.py --no_weights                        # .devdata: the live set's train/val videos
     python scripts/pack_device_data.py --out .devdata_a --sources pose2sim_single_cam2 idtracker_a --rife
     python scripts/pack_device_data.py --out .devdata_v --clip bbb_1080p --seconds 20   # a stream-copied excerpt
+    python scripts/pack_device_data.py --out .devdata_t --splits test --skip smolcat --no-rife   # test shots' videos
 
 The default pack holds the prepared live set's manifest and triplet lists, the source videos of its train
 and val shots (largest first, to the budget; test-only clips stay here), the RIFE HDv3 weights and the
@@ -61,6 +62,12 @@ def main() -> None:
                     help="include the RIFE HDv3 weights (default: only in the live pack)")
     ap.add_argument("--no_weights", action="store_true",
                     help="count the tracked files without weights/vfilib.pt (moved out of the tree for this call)")
+    ap.add_argument("--splits", nargs="+", default=["train", "val"],
+                    help="whose shots' videos a live pack holds (test: the adaptation protocol's)")
+    ap.add_argument("--peer_weights", nargs="*", default=[], metavar="PEER",
+                    help="these peers' published weights too (rife_v39 rife_425: the adaptation protocol)")
+    ap.add_argument("--add", nargs="*", default=[], metavar="SRC:DEST",
+                    help="more files, each copied to DEST inside the pack (weights/vfilib.pt:vfilib.pt, a peer's weights)")
     args = ap.parse_args()
     live, out = DataPaths().live, REPO_ROOT / args.out
     if not out.name.startswith(".devdata"):
@@ -72,6 +79,17 @@ def main() -> None:
     if rife:
         (out / "weights").mkdir()
         shutil.copy(fetch_weights(PEERS["rife_hdv3"].weights), out / "weights" / "rife_hdv3.pkl")
+    for name in args.peer_weights:
+        if name not in PEERS or PEERS[name].weights is None:
+            ap.error(f"--peer_weights {name}: not a peer with published weights")
+        (out / "weights").mkdir(exist_ok=True)
+        shutil.copy(fetch_weights(PEERS[name].weights), out / "weights" / PEERS[name].weights.file)
+    for item in args.add:
+        src, _, dest = item.partition(":")
+        if not Path(src).is_file() or not dest:
+            ap.error(f"--add {item}: give SRC:DEST with SRC an existing file")
+        (out / dest).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, out / dest)
     if args.clip:
         path = fetch(args.clip)
         excerpt(path, out / "downloads" / f"{path.stem}_first{args.seconds:g}s{path.suffix}", args.seconds)
@@ -83,7 +101,7 @@ def main() -> None:
         (out / "live").mkdir(parents=True)
         for f in [live / "manifest.json", *live.glob("*-*.txt")]:
             shutil.copy(f, out / "live" / f.name)
-        needed = {s["clip"] for s in manifest["shots"] if s["split"] in ("train", "val")} - set(args.skip)
+        needed = {s["clip"] for s in manifest["shots"] if s["split"] in args.splits} - set(args.skip)
     packed = lambda: sum(f.stat().st_size for f in out.rglob("*") if f.is_file())   # noqa: E731
     budget = args.budget_mb * 1e6 if args.budget_mb else LIMIT - repo - packed() - 2 * 2**20
     total = 0

@@ -93,6 +93,13 @@ def test_spread_runs_stay_within_the_budget():
     assert all(a.stop <= b.start for a, b in zip(runs, runs[1:]))
 
 
+def test_clip_tensor_takes_arrays_or_tensors_and_scales():
+    frames = moving(4, s=32)
+    x = A.clip_tensor([torch.from_numpy(f) for f in frames[:2]] + frames[2:], scale=0.5)
+    assert x.shape == (4, 16, 16, 3) and x.dtype == torch.uint8
+    assert torch.equal(A.clip_tensor(np.stack(frames)), torch.from_numpy(np.stack(frames)))
+
+
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="at least 3 frames"):
         A.adapt(Blend(), moving(2), SMALL)

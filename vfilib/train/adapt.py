@@ -111,7 +111,8 @@ class AdaptReport:
 def clip_tensor(frames, device="cpu", scale: float = 1.0) -> torch.Tensor:
     """Frames ((H, W, 3) uint8 RGB arrays or tensors, or one (T, H, W, 3) uint8 array) -> (T, H, W, 3)
     uint8 tensor on ``device``, resized by ``scale`` (area-like, antialiased)."""
-    x = frames if isinstance(frames, (torch.Tensor, np.ndarray)) else [torch.as_tensor(np.asarray(f)) for f in frames]
+    x = frames if isinstance(frames, (torch.Tensor, np.ndarray)) else [
+        f if torch.is_tensor(f) else torch.as_tensor(np.asarray(f)) for f in frames]
     if isinstance(x, list):
         shapes = {tuple(f.shape) for f in x}
         if len(shapes) > 1:
