@@ -67,7 +67,7 @@ def main() -> None:
     ap.add_argument("--peer_weights", nargs="*", default=[], metavar="PEER",
                     help="these peers' published weights too (rife_v39 rife_425: the adaptation protocol)")
     ap.add_argument("--add", nargs="*", default=[], metavar="SRC:DEST",
-                    help="more files, each copied to DEST inside the pack (weights/vfilib.pt:vfilib.pt, a peer's weights)")
+                    help="more files, each copied to DEST inside the pack (a peer's weights, LPIPS's AlexNet)")
     args = ap.parse_args()
     live, out = DataPaths().live, REPO_ROOT / args.out
     if not out.name.startswith(".devdata"):

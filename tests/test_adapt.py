@@ -131,7 +131,10 @@ def test_adaptation_lowers_the_error_on_a_held_out_frame(method):
     from vfilib.eval.peers import make_peer
 
     frames = moving(14)
-    it, cfg = (tiny_flow_model(), dataclasses.replace(SMALL, spans=(2,))) if method == "tiny" else (make_peer(method), SMALL)
+    if method == "tiny":
+        it, cfg = tiny_flow_model(), dataclasses.replace(SMALL, spans=(2,))
+    else:
+        it, cfg = make_peer(method), SMALL
     held = lambda m: psnr(m(as_t(frames[11]), as_t(frames[13]), torch.tensor([0.5])).clamp(0, 1),  # noqa: E731
                           as_t(frames[12])).item()
     before = held(it)

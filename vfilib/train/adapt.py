@@ -293,13 +293,15 @@ def adapt(interp: Interpolator, frames, cfg: AdaptConfig = AdaptConfig(), device
                          config={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()})
     loss_fn = VFILoss(0.0).to(device)
     if cfg.eval_triplets:
-        report.loss_before, report.psnr_before = clip_score(forward, clip, trips, cfg.eval_triplets, cfg.eval_crop, loss_fn)
+        report.loss_before, report.psnr_before = clip_score(forward, clip, trips, cfg.eval_triplets, cfg.eval_crop,
+                                                            loss_fn)
     report.steps, report.train_seconds = _loop(module, forward, clip, trips, cfg, device, progress, interp.name)
     report.samples = report.steps * cfg.batch_size
     for p, f in zip(module.parameters(), flags):
         p.requires_grad_(f)
     module.eval()
     if cfg.eval_triplets:
-        report.loss_after, report.psnr_after = clip_score(forward, clip, trips, cfg.eval_triplets, cfg.eval_crop, loss_fn)
+        report.loss_after, report.psnr_after = clip_score(forward, clip, trips, cfg.eval_triplets, cfg.eval_crop,
+                                                          loss_fn)
     report.seconds = time.perf_counter() - t0
     return new, report

@@ -177,7 +177,8 @@ def run(methods: dict[str, Interpolator], bench: AdaptBench, cfg: A.AdaptConfig,
         entry = manifest["clips"][s.clip]
         diff, reps = np.asarray(entry["diff"]), set(entry["duplicates"])
         for level in bench.levels:
-            plans[(s.clip, s.start, level)] = level_plan(s, LEVEL_GAPS[level], diff, reps, bench.targets, bench.max_inputs)
+            plans[(s.clip, s.start, level)] = level_plan(s, LEVEL_GAPS[level], diff, reps, bench.targets,
+                                                         bench.max_inputs)
     ends: dict[tuple, int] = {}                    # one past the last input frame of each shot
     for (clip, start, _), (inputs, _) in plans.items():
         ends[(clip, start)] = max(ends.get((clip, start), 0), inputs[-1] + 1)
@@ -229,8 +230,9 @@ def level_rows(samples: pd.DataFrame, clips: pd.DataFrame) -> pd.DataFrame:
     base = t[~t["adapted"].astype(bool)].set_index(["method", "level"])["psnr"]
     t["psnr_gain"] = t["psnr"] - base.reindex(list(zip(t["method"], t["level"]))).to_numpy()
     cost = clips.groupby("method")[["seconds", "steps"]].mean()
-    t["adapt_seconds_per_clip"] = np.where(t["adapted"].astype(bool), cost["seconds"].reindex(t["method"]).to_numpy(), 0)
-    t["adapt_steps_per_clip"] = np.where(t["adapted"].astype(bool), cost["steps"].reindex(t["method"]).to_numpy(), 0)
+    adapted = t["adapted"].astype(bool)
+    t["adapt_seconds_per_clip"] = np.where(adapted, cost["seconds"].reindex(t["method"]).to_numpy(), 0)
+    t["adapt_steps_per_clip"] = np.where(adapted, cost["steps"].reindex(t["method"]).to_numpy(), 0)
     t["data"] = DATA
     for k in ("protocol", "adapt", "size", "commit", "device", "torch", "profile"):
         if k in samples:
@@ -275,9 +277,10 @@ def main(argv=None) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         ap.error(f"--device {args.device}: this machine has no CUDA GPU; use --device cpu")
     bench, cfg = SIZES[args.size]
-    over = {k: getattr(args, k) for k in ("shots", "targets", "max_inputs", "crop", "split") if getattr(args, k) is not None}
+    given = lambda keys: {k: getattr(args, k) for k in keys if getattr(args, k) is not None}    # noqa: E731
+    over = given(("shots", "targets", "max_inputs", "crop", "split"))
     over.update({k: tuple(getattr(args, k)) for k in ("levels", "clips") if getattr(args, k)})
-    over2 = {k: getattr(args, k) for k in ("steps", "seconds", "lr", "batch_size", "warmup") if getattr(args, k) is not None}
+    over2 = given(("steps", "seconds", "lr", "batch_size", "warmup"))
     try:
         bench = dataclasses.replace(bench, **over)
         cfg = dataclasses.replace(cfg, amp=args.amp, **over2, **({"crop": args.adapt_crop} if args.adapt_crop else {}))
@@ -292,7 +295,8 @@ def _main(args, bench: AdaptBench, cfg: A.AdaptConfig) -> int:
 
     methods = {m: make_peer(m, args.device) for m in args.methods}
     methods.update({f"vfilib:{c}": from_checkpoint(c, args.device) for c in args.ckpt})
-    samples, clips = run(methods, bench, cfg, args.device, args.cache, lpips=None if args.lpips == "none" else args.lpips)
+    lpips = None if args.lpips == "none" else args.lpips
+    samples, clips = run(methods, bench, cfg, args.device, args.cache, lpips=lpips)
     tag = {**settings(bench, cfg), "size": "smoke (SMOKE)" if bench.size == "smoke" else bench.size,
            **provenance(args.device)}
     out = repo_path(args.out)
