@@ -214,3 +214,5 @@ def test_collect_runs_keeps_spread_consecutive_runs_and_marks_breaks():
     assert len(kept) == 10 and breaks == []
     kept, _ = A.collect_runs(iter([np.zeros((100, 100, 3), np.uint8)] * 50), None, max_frames=48, max_bytes=30_000 * 5)
     assert len(kept) == 5                                      # the memory budget, not max_frames
+    kept, _ = A.collect_runs(iter([np.full((4, 6, 3), 257 * 200, np.uint16)] * 5), None)
+    assert kept[0].dtype == np.uint8 and (kept[0] == 200).all()   # a deep source's frames as 8 bits

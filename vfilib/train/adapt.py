@@ -168,8 +168,9 @@ def spread_runs(n_frames: int, max_frames: int, run: int = 9) -> list[range]:
 def collect_runs(frames, n_frames: int | None, max_frames: int = 48, run: int = 9,
                  max_bytes: int = 1 << 30) -> tuple[list[np.ndarray], list[int]]:
     """(frames kept, breaks) from an iterator of (H, W, 3) uint8 frames (a whole clip or a preview
-    window, read once, in order): :func:`spread_runs` of it when ``n_frames`` is known, else its first
-    frames; at most ``max_frames`` and ``max_bytes`` of them (4K: 40 frames a GiB)."""
+    window, read once, in order; uint16 frames of deep sources are kept as 8 bits): :func:`spread_runs`
+    of it when ``n_frames`` is known, else its first frames; at most ``max_frames`` and ``max_bytes`` of
+    them (4K: 40 frames a GiB)."""
     kept, breaks, want, last = [], [], None, None
     for i, f in enumerate(frames):
         if want is None:
@@ -179,7 +180,8 @@ def collect_runs(frames, n_frames: int | None, max_frames: int = 48, run: int = 
         if i in want:
             if kept and last != i - 1:
                 breaks.append(len(kept))
-            kept.append(np.asarray(f))
+            f = np.asarray(f)
+            kept.append(f if f.dtype == np.uint8 else np.round(f / 257.0).astype(np.uint8))
             last = i
         if i >= top:
             break
