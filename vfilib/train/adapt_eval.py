@@ -66,8 +66,8 @@ class AdaptBench:
 SIZES = {
     "full": (AdaptBench(), A.AdaptConfig(steps=100, batch_size=8, crop=256, lr=1e-5)),
     "smoke": (AdaptBench(levels=("easy", "hard"), clips=("kivy_city", "pexels_face"), shots=2, targets=2,
-                         max_inputs=8, crop=96, size="smoke"),
-              A.AdaptConfig(steps=4, batch_size=2, crop=64, lr=1e-5, warmup=2, eval_triplets=2, eval_crop=64)),
+                         max_inputs=8, crop=128, size="smoke"),      # 128: the any-t RIFEs' padding multiple
+              A.AdaptConfig(steps=4, batch_size=2, crop=128, lr=1e-5, warmup=2, eval_triplets=2, eval_crop=128)),
 }
 
 
