@@ -7,7 +7,8 @@
 
 Latency: warm-up calls first (Triton JIT and cuDNN autotuning happen there), then N timed calls,
 each synchronised; mean and median reported. Peak memory: ``torch.cuda.max_memory_allocated``
-over the timed calls (CUDA only). Rows go to ``results/speed.csv`` with provenance.
+over the timed calls (CUDA only). Rows go to ``results/speed_gpu.csv`` (GPU) or ``results/speed.csv``
+(CPU) with provenance.
 """
 from __future__ import annotations
 
@@ -64,20 +65,29 @@ SPEED_KEY = ["model", "mode", "res", "dtype", "exec", "kernels", "batch", "tf32"
 EXECS = ("eager", "compiled", "graph", "compiled+graph")
 
 
+def speed_table(device: torch.device, out: str | None = None) -> str:
+    """Where speed rows go: ``results/speed_gpu.csv`` for a GPU (the thesis's TimeTest table, made on
+    the lent GPU and never overwritten by a CPU run), ``results/speed.csv`` for a CPU."""
+    default = "results/speed_gpu.csv" if device.type == "cuda" else "results/speed.csv"
+    out = default if out is None else out
+    if out and device.type != "cuda" and out.replace("\\", "/").endswith("results/speed_gpu.csv"):
+        raise SystemExit(f"--out {out}: that table holds GPU rows only; a {device.type} run writes results/speed.csv")
+    return out
+
+
 def speed(args) -> None:
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    args.out = speed_table(device, args.out)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32
     flow = {"flow": args.flow} if args.flow != "off" else {}
     # chunk size: the same result at another speed; ssm_dtype autocast: bf16 SSD inputs (PSNR: vfilib.eval)
-    over = flow
     runtime = RuntimeConfig(ssm_dtype=args.ssm_dtype, chunk_size=args.chunk_size or 0)
     tag = ((f"+flow_{args.flow}" if flow else "") + (f"@chunk{args.chunk_size}" if args.chunk_size else "")
            + (f"@ssm_{args.ssm_dtype}" if args.ssm_dtype != "fp32" else ""))
-    configs = [(p + tag, preset(p, **over)) for p in args.presets]
+    configs = [(p + tag, preset(p, **flow)) for p in args.presets]
     for exp_id in args.variants or []:
         e = next(e for e in PHASE1_EXPERIMENTS if e.id == exp_id)
-        configs.append((f"{args.presets[0]}:{e.id}{tag}", preset(args.presets[0], **{**e.overrides, **over})))
-    prov = provenance(device)
+        configs.append((f"{args.presets[0]}:{e.id}{tag}", preset(args.presets[0], **{**e.overrides, **flow})))
     rows = []
     for label, cfg in configs:
         model = build_model(cfg, runtime).to(device)
@@ -87,48 +97,84 @@ def speed(args) -> None:
         compiled_model = torch.compile(model, dynamic=False) if any(c.startswith("compiled") for c in args.exec) else None
         for compiled in args.exec:
             runner = compiled_model if compiled.startswith("compiled") else model
-            for mode, batch in [(m, b) for m in args.modes for b in (args.batch if m == "train" else [1])]:
-                for res_name, dt_name, fused in [(r, d, f) for r in args.res for d in args.dtypes for f in args.fused]:
-                    if compiled.endswith("graph") and mode != "infer":
-                        continue                                  # graphs: inference only
-                    if compiled.endswith("graph") and device.type != "cuda":
-                        print(f"skipped {compiled} {res_name} {dt_name}: CUDA graphs need a CUDA device", flush=True)
-                        continue
-                    kernels = "fused" if fused == "auto" and mode == "infer" and device.type == "cuda" else "plain"
-                    if fused == "auto" and kernels == "plain" and "off" in args.fused:
-                        continue                                  # the same measurement as fused=off
-                    row = {"model": label, "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
-                           "mode": mode, "res": res_name, "dtype": dt_name, "exec": compiled, "kernels": kernels,
-                           "batch": batch, "tf32": args.tf32, "scale": args.scale, "tile": args.tile}
-                    call = {"scale": args.scale, "tile": args.tile} if flow else {}
-                    step = None
-                    if device.type == "cuda":
-                        # peak from before the step is made: a CUDA graph's activations are allocated
-                        # during its capture and after it sit in the graph's pool, not in "allocated"
-                        torch.cuda.reset_peak_memory_stats(device)
-                    try:
-                        model.set_runtime(runtime.replace(fused=fused))
-                        step = make_step(runner, mode, RESOLUTIONS[res_name], row["batch"], DTYPES[dt_name],
-                                         device, graph=compiled.endswith("graph"), **call)
-                        row.update(time_fn(step, device, args.warmup, args.iters, reset_peak=False))
-                        if mode == "train":
-                            row["samples_per_s"] = batch / row["median_ms"] * 1e3
-                    except torch.OutOfMemoryError:
-                        row.update(mean_ms=float("nan"), median_ms=float("nan"), peak_gib=float("nan"), note="OOM")
-                        torch.cuda.empty_cache()
-                    print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
-                                   for k, v in row.items()), flush=True)
-                    rows.append({**row, **prov})
-                    if args.out:                                  # row by row: a cut-off run keeps what it measured
-                        append_rows(args.out, rows[-1:], key=SPEED_KEY)
-                    step = None                                   # frees a captured graph's memory
-                    if device.type == "cuda":
-                        torch.cuda.empty_cache()
+            rows += _time_model(label, model, runner, compiled, runtime, args, device, bool(flow))
         del model, runner, compiled_model
         if device.type == "cuda":
             torch.cuda.empty_cache()
+    rows += [_record(row, args, device) for row in _time_peers(args, device)]
     if args.out:
         print(f"wrote {len(rows)} rows to {args.out}")
+
+
+def _record(row: dict, args, device: torch.device) -> dict:
+    """Print a speed row, add provenance and append it to ``args.out`` at once (a cut-off run keeps
+    what it measured)."""
+    print(" ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+    row = {**row, **provenance(device)}
+    if args.out:
+        append_rows(args.out, [row], key=SPEED_KEY)
+    return row
+
+
+def _time_model(label, model, runner, compiled: str, runtime, args, device, flow: bool) -> list[dict]:
+    """Rows of one model in one execution mode: every (mode, batch, resolution, dtype, fused) asked for."""
+    rows = []
+    for mode, batch in [(m, b) for m in args.modes for b in (args.batch if m == "train" else [1])]:
+        for res_name, dt_name, fused in [(r, d, f) for r in args.res for d in args.dtypes for f in args.fused]:
+            if compiled.endswith("graph") and (mode != "infer" or device.type != "cuda"):
+                continue                                  # graphs: CUDA inference only
+            kernels = "fused" if fused == "auto" and mode == "infer" and device.type == "cuda" else "plain"
+            if fused == "auto" and kernels == "plain" and "off" in args.fused:
+                continue                                  # the same measurement as fused=off
+            row = {"model": label, "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
+                   "mode": mode, "res": res_name, "dtype": dt_name, "exec": compiled, "kernels": kernels,
+                   "batch": batch, "tf32": args.tf32, "scale": args.scale, "tile": args.tile}
+            call = {"scale": args.scale, "tile": args.tile} if flow else {}
+            if device.type == "cuda":
+                # peak from before the step is made: a CUDA graph's activations are allocated
+                # during its capture and after it sit in the graph's pool, not in "allocated"
+                torch.cuda.reset_peak_memory_stats(device)
+            try:
+                model.set_runtime(runtime.replace(fused=fused))
+                step = make_step(runner, mode, RESOLUTIONS[res_name], batch, DTYPES[dt_name],
+                                 device, graph=compiled.endswith("graph"), **call)
+                row.update(time_fn(step, device, args.warmup, args.iters, reset_peak=False))
+                if mode == "train":
+                    row["samples_per_s"] = batch / row["median_ms"] * 1e3
+            except torch.OutOfMemoryError:
+                row.update(mean_ms=float("nan"), median_ms=float("nan"), peak_gib=float("nan"), note="OOM")
+            step = None                                   # frees a captured graph's memory
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            rows.append(_record(row, args, device))
+    return rows
+
+
+def _time_peers(args, device: torch.device):
+    """Published peers (``--peers``) timed in the same run, mode and dtypes as the models: one call of
+    their interpolator (padding and channel order included) on a random pair at t = 1/2, ``--scale``."""
+    from .eval.peers import PEERS, make_peer
+
+    for name in args.peers or []:
+        interp = make_peer(name, device)
+        g = torch.Generator().manual_seed(0)
+        for res_name, dt_name in [(r, d) for r in args.res for d in args.dtypes]:
+            h, w = RESOLUTIONS[res_name]
+            i0, i1 = (torch.rand(1, 3, h, w, generator=g).to(device) for _ in range(2))
+            t = torch.full((1,), 0.5, device=device)
+            amp = DTYPES[dt_name]
+
+            def step():
+                with torch.no_grad(), torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+                    return interp(i0, i1, t, args.scale)
+            row = {"model": PEERS[name].label, "mode": "infer", "res": res_name, "dtype": dt_name, "exec": "eager",
+                   "kernels": "-", "batch": 1, "tf32": args.tf32, "scale": args.scale, "tile": 0}
+            try:
+                row.update(time_fn(step, device, args.warmup, args.iters))
+            except torch.OutOfMemoryError:
+                row.update(mean_ms=float("nan"), median_ms=float("nan"), peak_gib=float("nan"), note="OOM")
+            yield row
+        del interp
 
 
 def _timed_parts(model: torch.nn.Module) -> dict[torch.nn.Module, str]:
@@ -342,7 +388,9 @@ def main(argv=None) -> int:
     s.add_argument("--warmup", type=int, default=10)
     s.add_argument("--iters", type=int, default=50)
     s.add_argument("--device")
-    s.add_argument("--out", default="results/speed.csv")
+    s.add_argument("--peers", nargs="*", default=[], help="published peers timed in the same run and mode, e.g. "
+                   "rife_hdv3 rife_425 (their interpolator: padding and channel order included)")
+    s.add_argument("--out", default=None, help="default: results/speed_gpu.csv on a GPU, results/speed.csv on a CPU")
     p = sub.add_parser("profile", help="top operators / kernels of one inference call")
     p.add_argument("--preset", default="small")
     p.add_argument("--res", default="720p", choices=list(RESOLUTIONS))
