@@ -23,6 +23,7 @@ class Interpolator:
     channel_order = "RGB"
     supports_any_t = True
     prefers_halving = False      # dyadic t (1/4, 3/8, ...) is better made by halving than directly (measured)
+    scales: tuple[float, ...] | None = None   # the working scales it runs at; None: any in (0, 1]
 
     def __call__(self, i0: torch.Tensor, i1: torch.Tensor, t: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         raise NotImplementedError
@@ -169,6 +170,29 @@ def bisection_path(t: Fraction, max_depth: int = 6) -> list[tuple[Fraction, Frac
     return path
 
 
+def bisect(targets: list[tuple[object, Fraction]], made: dict[object, dict[Fraction, torch.Tensor]],
+           midpoints, max_depth: int = 6) -> list[torch.Tensor]:
+    """The frames at ``t`` of several pairs by halving, depth by depth: the one bisection of the
+    evaluation (:class:`RecursiveT`) and the video tool's engine.
+
+    ``targets``: (pair key, t) in order; ``made[key]``: that pair's frames by time, holding 0 and 1 (the
+    pair, each (1, 3, H, W)) and any midpoint made before; every new midpoint is added to it, so each is
+    made once. ``midpoints(lefts, rights)`` makes the middle frames of a list of pairs: it is called once
+    per depth with every pair's missing midpoint of that depth, in the order of ``targets``."""
+    paths = [(key, bisection_path(t, max_depth)) for key, t in targets]
+    for depth in range(max((len(p) for _, p in paths), default=0)):
+        todo: dict[tuple, tuple] = {}
+        for key, path in paths:
+            if depth < len(path) and path[depth][2] not in made[key]:
+                lo, hi, mid = path[depth]
+                todo.setdefault((key, mid), (made[key][lo], made[key][hi]))
+        if todo:
+            outs = midpoints([a for a, _ in todo.values()], [b for _, b in todo.values()])
+            for (key, mid), frame in zip(todo, outs):
+                made[key][mid] = frame
+    return [made[key][path[-1][2]] for key, path in paths]
+
+
 class RecursiveT(Interpolator):
     """Any dyadic t (k / 2^n) from a t = 0.5 interpolator by bisection (X-TEST's recursive 8x).
 
@@ -192,15 +216,13 @@ class RecursiveT(Interpolator):
     def _at(self, a, b, t: float, scale: float) -> torch.Tensor:
         if not self._same_pair(a, b, scale):
             self._pair, self._memo = (a.clone(), b.clone(), scale), {}
-        made = {Fraction(0): a, Fraction(1): b}
-        for depth, (lo, hi, mid_t) in enumerate(bisection_path(Fraction(t), self.max_depth), 1):
-            mid = self._memo.get(mid_t)
-            if mid is None:
-                mid = self.base(made[lo], made[hi], torch.full((1,), 0.5, device=a.device), scale)
-                if depth <= self.KEEP_DEPTH:
-                    self._memo[mid_t] = mid
-            made[mid_t] = mid
-        return mid
+        made = {Fraction(0): a, Fraction(1): b, **self._memo}
+        half = torch.full((1,), 0.5, device=a.device)
+        out, = bisect([(0, Fraction(t))], {0: made},
+                      lambda lefts, rights: [self.base(x, y, half, scale) for x, y in zip(lefts, rights)],
+                      self.max_depth)
+        self._memo = {k: v for k, v in made.items() if 0 < k < 1 and k.denominator <= 2 ** self.KEEP_DEPTH}
+        return out
 
     def __call__(self, i0, i1, t, scale=1.0):
         ts = torch.as_tensor(t).flatten().tolist()

@@ -23,9 +23,18 @@ def _bgr_padded(fn, i0: torch.Tensor, i1: torch.Tensor, device, multiple: int) -
     return rgb_to_bgr(fn(a, b)[..., :h, :w]).clamp(0, 1).to(i0)
 
 
+#: the working scales the RIFE networks take (their published inference: 1 for up to 1080p, 0.5 for
+#: 2K-4K, 0.25 for 8K); other values make the blocks' grids uneven and the flows no longer fit
+RIFE_SCALES = (1.0, 0.5, 0.25)
+
+
 class RifeHDv3(Interpolator):
+    """RIFE HDv3: t = 0.5 only. Padded to a multiple of 32, or of 16 / scale below 0.5 (its coarsest
+    block works at 1/(4 scale) and halves that twice), so each block's grid stays whole."""
+
     name = "rife_hdv3"
     supports_any_t = False
+    scales = RIFE_SCALES
 
     def __init__(self, net: IFNetHDv3):
         self.net = net
@@ -35,14 +44,16 @@ class RifeHDv3(Interpolator):
         if not torch.allclose(t.float(), torch.full_like(t.float(), 0.5)):
             raise ValueError("RIFE HDv3 predicts t = 0.5 only; wrap it in RecursiveT for other t")
         dev = next(self.net.parameters()).device
-        return _bgr_padded(lambda a, b: self.net(a, b, scale)[0], i0, i1, dev, 32)
+        return _bgr_padded(lambda a, b: self.net(a, b, scale)[0], i0, i1, dev, max(32, round(16 / scale)))
 
 
 class RifeV39(Interpolator):
     """Practical-RIFE v3.9: any t directly; ``refine`` adds its context net + U-Net residual (the
-    published inference leaves it off)."""
+    published inference leaves it off). Padded to a multiple of 128 / scale (at least 128), as its
+    published inference pads: the coarsest block, doubled for large motion, works at 1/(32 scale)."""
 
     supports_any_t = True
+    scales = RIFE_SCALES
 
     def __init__(self, net: IFNetV39, refine: bool = False):
         self.net, self.refine = net, refine
@@ -54,7 +65,8 @@ class RifeV39(Interpolator):
         tt = torch.as_tensor(t, dtype=torch.float32, device=dev).reshape(-1, 1, 1, 1)
         if (tt < 0).any() or (tt > 1).any():
             raise ValueError(f"RIFE v3.9: t must lie in [0, 1], got {tt.flatten().tolist()}")
-        return _bgr_padded(lambda a, b: self.net(a, b, tt, scale, refine=self.refine)[0], i0, i1, dev, 128)
+        return _bgr_padded(lambda a, b: self.net(a, b, tt, scale, refine=self.refine)[0], i0, i1, dev,
+                           max(128, round(128 / scale)))
 
 
 def rife_hdv3(device="cpu") -> RifeHDv3:
