@@ -686,7 +686,8 @@ def test_partial_files_of_killed_runs_are_removed_by_the_next_run(tmp_path, caps
     folder = tmp_path / ".frames.4194305-0badc0de.partial"
     (folder / "sub").mkdir(parents=True)
     assert main([str(src), "-o", str(tmp_path / "o.mp4"), "--model", "blend", "--quiet"]) == 0
-    assert "removed 2 partial output(s) of earlier runs" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "removed 2 partial output(s) of earlier runs" in err and f"left in place: {live.name}: another run" in err
     assert not gone.exists() and not old.exists() and live.exists() and folder.exists()
     assert main([str(src), "-o", f"{tmp_path / 'frames'}/", "--model", "blend", "--quiet"]) == 0
     assert not folder.exists() and len(list((tmp_path / "frames").glob("*.png"))) == 6

@@ -84,9 +84,12 @@ def check_fits(interp: Interpolator, m: ModelOptions) -> Interpolator:
 
 
 def not_reachable(name: str, t) -> str:
-    """The refusal of a t that halving cannot reach, with the models that can make it."""
+    """The refusal of a t that halving cannot reach, with the models that can make it (best first in
+    the README's table, where it has them)."""
+    table = _headline()
+    ranked = sorted(any_t_models(), key=lambda k: -table.psnr.get(k, float("-inf")) if table is not None else 0)
     return (f"{name} predicts t = 0.5 only, and this output rate needs t = {t}; use --model "
-            + " or --model ".join(any_t_models()) + " (any t), or a --factor of 2, 4, 8")
+            + " or --model ".join(ranked) + " (any t; best first in the README's table), or a --factor of 2, 4, 8")
 
 
 def cpu_advice(name: str, any_t: bool) -> str | None:

@@ -8,6 +8,7 @@ in a thread (:class:`BackgroundWriter`) so the model never waits for the encoder
 """
 from __future__ import annotations
 
+import glob
 import os
 import queue
 import shutil
@@ -84,6 +85,10 @@ def remove_stale(path: Path) -> list[Path]:
     if gone:
         print(f"[vfilib] removed {len(gone)} partial output(s) of earlier runs that were stopped before "
               f"finishing: {', '.join(p.name for p in gone)}", file=sys.stderr)
+    others = [p for p in path.parent.glob(f".{glob.escape(path.name)}.*{PARTIAL}*") if p not in gone]
+    if others:
+        print(f"[vfilib] left in place: {', '.join(p.name for p in others)}: another run writing {path.name} now, "
+              "or one of another machine or an older version (delete it if nothing writes there)", file=sys.stderr)
     return gone
 
 
