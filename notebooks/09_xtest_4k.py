@@ -65,5 +65,5 @@ save_figure(viz.crops_figure(kept, note="SMOKE: the vfilib models here are 30-st
 src = DataPaths().downloads / "videos" / "bigbuckbunny.mp4"
 out = runs_dir / "09_after_4x.mp4"
 path, stats = interpolate_file(src, out, ours, factor=4, scale=scale, duration=video_frames / 25, overwrite=True,
-                               progress=False)
+                               quiet=True)
 print(stats, "->", path)

@@ -326,7 +326,8 @@ def sdpa(args) -> None:
 def video(args) -> None:
     """End to end, as a user runs it: ``vfilib interpolate CLIP --factor 2`` per model, each twice in a
     fresh process: cold (an empty compile cache) and warm (the cache the cold run left). Output frames/s
-    over the whole run and the time to the first interpolated frame (model load included)."""
+    over the whole run, the time to the first interpolated frame (model load included), and where the
+    time went: the tool's seconds per pipeline stage (``--stats``; :mod:`vfilib.tool.stats`)."""
     import json
     import os
     import subprocess
@@ -335,6 +336,7 @@ def video(args) -> None:
     from pathlib import Path
 
     from .data.sources import fetch
+    from .tool.stats import profile
 
     src = Path(args.clip) if args.clip else fetch(args.source)
     rows = []
@@ -355,9 +357,11 @@ def video(args) -> None:
                              "flags": " ".join(args.extra), "frames_in": st["frames_in"],
                              "frames_out": st["frames_out"], "out_fps": st["frames_out"] / st["seconds"],
                              "first_interp_s": st["load_s"] + st["first_interp_s"], "process_s": wall,
-                             "device": st["device"], **provenance()})
+                             **{f"stage_{k}": v for k, v in st["stages"].items()}, "device": st["device"],
+                             **provenance()})
                 print(f"[bench video] {model} ({run} cache): {rows[-1]['out_fps']:.1f} output frames/s, "
-                      f"first interpolated frame after {rows[-1]['first_interp_s']:.1f} s, process {wall:.1f} s")
+                      f"first interpolated frame after {rows[-1]['first_interp_s']:.1f} s, process {wall:.1f} s; "
+                      f"seconds per stage:\n{profile(st['stages'], st['frames_out'], st['seconds'])}", flush=True)
     append_rows(args.out, rows, key=["clip", "model", "cache", "flags", "device", "commit"])
 
 

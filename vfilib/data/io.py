@@ -28,6 +28,12 @@ class ImageError(ValueError):
 
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image file as RGB float32 (H, W, 3) in [0, 1]."""
+    img = read_pixels(path)
+    return np.ascontiguousarray(img, dtype=np.float32) / np.float32(np.iinfo(img.dtype).max)
+
+
+def read_pixels(path: str | Path) -> np.ndarray:
+    """Read an image file as RGB (H, W, 3) at its own depth: uint8, or uint16 for 16-bit files."""
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: file not found")
@@ -35,23 +41,25 @@ def read_image(path: str | Path) -> np.ndarray:
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if img is None:
         raise ImageError(f"{path}: unreadable or truncated image ({data.size} bytes)")
-    return normalize_image(img, path, bgr=True)
+    return rgb_pixels(img, path, bgr=True)
 
 
 def normalize_image(img: np.ndarray, source: str | Path = "<array>", bgr: bool = False) -> np.ndarray:
     """Any 8/16-bit gray, RGB(A) or BGR(A) array -> RGB float32 (H, W, 3) in [0, 1]."""
-    if img.dtype == np.uint8:
-        scale = 255.0
-    elif img.dtype == np.uint16:
-        scale = 65535.0
-    else:
+    img = rgb_pixels(img, source, bgr)
+    return np.ascontiguousarray(img, dtype=np.float32) / np.float32(np.iinfo(img.dtype).max)
+
+
+def rgb_pixels(img: np.ndarray, source: str | Path = "<array>", bgr: bool = False) -> np.ndarray:
+    """Any 8/16-bit gray, RGB(A) or BGR(A) array -> RGB (H, W, 3) of the same integer type."""
+    if img.dtype not in (np.uint8, np.uint16):
         raise ImageError(f"{source}: unsupported pixel type {img.dtype} (expected 8- or 16-bit)")
     if img.ndim == 2:
         img = img[..., None]
     if img.ndim != 3 or img.shape[2] not in (1, 3, 4):
         raise ImageError(f"{source}: unsupported image shape {img.shape}")
     if img.shape[2] == 4:
-        if img[..., 3].min() < (255 if scale == 255.0 else 65535):
+        if img[..., 3].min() < np.iinfo(img.dtype).max:
             raise ImageError(f"{source}: has a transparent alpha channel; flatten it onto a background first")
         warnings.warn(f"{source}: opaque alpha channel dropped", stacklevel=3)
         img = img[..., :3]
@@ -59,7 +67,7 @@ def normalize_image(img: np.ndarray, source: str | Path = "<array>", bgr: bool =
         img = np.repeat(img, 3, axis=2)
     elif bgr:
         img = img[..., ::-1]
-    return np.ascontiguousarray(img, dtype=np.float32) / scale
+    return np.ascontiguousarray(img)
 
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
@@ -86,9 +94,13 @@ def write_image(path: str | Path, img: torch.Tensor | np.ndarray) -> None:
     """Write an RGB image ((3, H, W) tensor or (H, W, 3) array in [0, 1]) as 8-bit PNG/JPEG."""
     if torch.is_tensor(img):
         img = img.detach().cpu().float().clamp(0, 1).permute(1, 2, 0).numpy()
-    u8 = to_uint8(img)
+    write_pixels(path, to_uint8(img))
+
+
+def write_pixels(path: str | Path, pixels: np.ndarray) -> None:
+    """Write RGB (H, W, 3) uint8 or uint16 levels as they are (a 16-bit PNG from uint16)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    ok, buf = cv2.imencode(Path(path).suffix or ".png", u8[..., ::-1])
+    ok, buf = cv2.imencode(Path(path).suffix or ".png", np.ascontiguousarray(pixels[..., ::-1]))
     if not ok:
         raise ImageError(f"{path}: could not encode image")
     buf.tofile(str(path))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -223,6 +224,7 @@ class VideoReader:
                     if duration else None)
         self.prefetch = prefetch
         self.first_time: Fraction | None = None
+        self.decode_s = 0.0                 # seconds the decoding thread spent decoding and converting
 
     def __iter__(self):
         q: queue.Queue = queue.Queue(self.prefetch)
@@ -230,7 +232,7 @@ class VideoReader:
 
         def work():
             try:
-                for item in self._decode():
+                for item in self._timed(self._decode()):
                     while not stop.is_set():
                         try:
                             q.put(item, timeout=0.1)
@@ -255,6 +257,17 @@ class VideoReader:
                 yield item
         finally:
             stop.set()
+
+    def _timed(self, items):
+        """``items``, adding the time spent making each one to ``decode_s``."""
+        items = iter(items)
+        while True:
+            t = time.perf_counter()
+            item = next(items, _END)
+            self.decode_s += time.perf_counter() - t
+            if item is _END:
+                return
+            yield item
 
     def _seeked(self):
         """Decoded frames from a key frame at or before ``start``. Containers without an index (MPEG
@@ -316,118 +329,3 @@ class VideoReader:
 
     def close(self) -> None:
         self.container.close()
-
-
-class VideoWriter:
-    """Encodes RGB frames with explicit timestamps to a video file, copying the input's audio and
-    subtitle streams without re-encoding. Writes to ``tmp_path`` (the caller renames it on success).
-
-    Keeps the source's bit depth where the codec allows (10-bit in: yuv420p10le out), its colour
-    tags (range, matrix, primaries, transfer), its display rotation (a phone's portrait clip) and its
-    pixel aspect ratio (DVD and DV pixels are not square)."""
-
-    TIME_BASE = Fraction(1, 90000)
-
-    def __init__(self, tmp_path: Path, info: StreamInfo, rate: Fraction, codec: str | None = None, crf: int = 18,
-                 source: Path | None = None, window: tuple[Fraction | None, Fraction | None] = (None, None)):
-        import av
-
-        self.av, self.path, self.info = av, Path(tmp_path), info
-        self.container = av.open(str(self.path), mode="w")
-        deep = info.bit_depth > 8
-        self.pix_fmt = "yuv420p10le" if deep else "yuv420p"
-        candidates = [codec] if codec else ["libx264", "h264", "mpeg4"]
-        self.stream = None
-        for name in candidates:
-            try:
-                self.stream = self.container.add_stream(name, rate=rate)
-                break
-            except (ValueError, av.error.FFmpegError, KeyError):
-                continue
-        if self.stream is None:
-            raise VideoError(f"{self.path.name}: no usable video encoder ({', '.join(candidates)}) in this PyAV build")
-        name = self.stream.codec_context.name
-        if deep and name not in ("libx264", "libx265", "libsvtav1", "ffv1"):
-            self.pix_fmt = "yuv420p"
-        w, h = info.width, info.height
-        self.stream.width, self.stream.height = w + w % 2, h + h % 2   # 4:2:0 needs even sizes
-        self.stream.pix_fmt = self.pix_fmt
-        self.stream.time_base = self.TIME_BASE
-        self.stream.codec_context.time_base = self.TIME_BASE
-        if name in ("libx264", "libx265"):
-            self.stream.options = {"crf": str(crf)}
-        for k, v in info.color.items():
-            if v:
-                try:
-                    setattr(self.stream.codec_context, k, v)
-                except (AttributeError, TypeError, ValueError):
-                    pass
-        if info.rotation:                                  # shown upright as the source is
-            self.stream.set_display_rotation(info.rotation)
-        if info.pixel_aspect and info.pixel_aspect != 1:   # and as wide
-            self.stream.codec_context.sample_aspect_ratio = info.pixel_aspect
-        self.copies = {}
-        # a preview's window of the input (stream time, from VideoReader): audio and subtitles outside it
-        # are left out, and every stream is shifted so that the window starts at 0
-        self.source, self.window, self.shift = source, window, window[0] or Fraction(0)
-        if source is not None:
-            with av.open(str(source)) as src:
-                for s in list(src.streams.audio) + list(src.streams.subtitles):
-                    try:
-                        self.copies[s.index] = self.container.add_stream_from_template(s)
-                    except (ValueError, av.error.FFmpegError) as e:
-                        print(f"[video] {source.name}: stream {s.index} ({s.type}) not copied: {e}")
-        self.count = 0
-        self.last_pts = -1
-
-    def write(self, image: np.ndarray, time: Fraction) -> None:
-        av = self.av
-        h, w = image.shape[:2]
-        if h % 2 or w % 2:
-            image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-        fmt = "rgb48le" if image.dtype == np.uint16 else "rgb24"
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
-        cs, rng = self.info.color.get("colorspace"), self.info.color.get("color_range")
-        try:
-            frame = frame.reformat(format=self.pix_fmt, dst_colorspace=cs or None, dst_color_range=rng or None)
-        except (TypeError, ValueError):
-            frame = frame.reformat(format=self.pix_fmt)
-        pts = int(round((time - self.shift) / self.TIME_BASE))
-        pts = max(pts, self.last_pts + 1)                  # strictly increasing
-        self.last_pts = pts
-        frame.pts, frame.time_base = pts, self.TIME_BASE
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
-        self.count += 1
-
-    def finish(self) -> None:
-        for packet in self.stream.encode():
-            self.container.mux(packet)
-        if self.copies:
-            self._copy_streams()
-        self.container.close()
-
-    def abort(self) -> None:
-        try:
-            self.container.close()
-        except Exception:  # noqa: BLE001 - the file is removed anyway
-            pass
-
-    def _copy_streams(self) -> None:
-        """Audio and subtitle packets of the input, unchanged; in preview mode those of the window, shifted."""
-        av = self.av
-        with av.open(str(self.source)) as src:
-            streams = [src.streams[i] for i in self.copies]
-            for packet in src.demux(streams):
-                if packet.dts is None or packet.size == 0:
-                    continue
-                tb = packet.time_base
-                t = Fraction(packet.pts if packet.pts is not None else packet.dts) * tb
-                lo, hi = self.window
-                if (lo is not None and t < lo) or (hi is not None and t >= hi):
-                    continue
-                shift = int(round(self.shift / tb)) if tb else 0
-                packet.pts = None if packet.pts is None else packet.pts - shift
-                packet.dts = packet.dts - shift
-                packet.stream = self.copies[packet.stream.index]
-                self.container.mux(packet)

@@ -27,6 +27,7 @@ class Interpolator:
     supports_any_t = True
     prefers_halving = False      # dyadic t (1/4, 3/8, ...) is better made by halving than directly (measured)
     context_frames = 2           # N > 2: __call__ also takes context=(B, N-2, 3, H, W) (vfilib.eval.nframe)
+    scales: tuple[float, ...] | None = None   # the working scales it runs at; None: any in (0, 1]
 
     def __call__(self, i0: torch.Tensor, i1: torch.Tensor, t: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
         raise NotImplementedError
@@ -186,6 +187,32 @@ def bisection_path(t: Fraction, max_depth: int = 6) -> list[tuple[Fraction, Frac
     return path
 
 
+def bisect(targets: list[tuple[object, Fraction]], made: dict[object, dict[Fraction, torch.Tensor]],
+           midpoints, max_depth: int = 6) -> list[torch.Tensor]:
+    """The frames at ``t`` of several pairs by halving, depth by depth: the one bisection of the
+    evaluation (:class:`RecursiveT`) and the video tool's engine.
+
+    ``targets``: (pair key, t) in order; ``made[key]``: that pair's frames by time, holding 0 and 1 (the
+    pair, each (1, 3, H, W)) and any midpoint made before; every new midpoint is added to it, so each is
+    made once. ``midpoints(lefts, rights, spans)`` makes the middle frames of a list of pairs (``spans``:
+    each one's (key, lo, hi), for methods that look beyond the pair): it is called once per depth with
+    every pair's missing midpoint of that depth, in the order of ``targets``."""
+    paths = [(key, bisection_path(t, max_depth)) for key, t in targets]
+    spans_of = {(key, mid): (lo, hi) for key, path in paths for lo, hi, mid in path}
+    for depth in range(max((len(p) for _, p in paths), default=0)):
+        todo: dict[tuple, tuple] = {}
+        for key, path in paths:
+            if depth < len(path) and path[depth][2] not in made[key]:
+                lo, hi, mid = path[depth]
+                todo.setdefault((key, mid), (made[key][lo], made[key][hi]))
+        if todo:
+            spans = [(key, *spans_of[key, mid]) for key, mid in todo]
+            outs = midpoints([a for a, _ in todo.values()], [b for _, b in todo.values()], spans)
+            for (key, mid), frame in zip(todo, outs):
+                made[key][mid] = frame
+    return [made[key][path[-1][2]] for key, path in paths]
+
+
 class RecursiveT(Interpolator):
     """Any dyadic t (k / 2^n) from a t = 0.5 interpolator by bisection (X-TEST's recursive 8x).
 
@@ -202,7 +229,7 @@ class RecursiveT(Interpolator):
         self.base, self.max_depth = base, max_depth
         self.name = f"{base.name}(recursive)"
         self.channel_order = base.channel_order
-        self.context_frames = base.context_frames
+        self.context_frames, self.scales = base.context_frames, base.scales
         self._pair: tuple | None = None          # (I0, I1, scale, context) whose midpoints are in _memo
         self._memo: dict[Fraction, torch.Tensor] = {}
 
@@ -216,23 +243,26 @@ class RecursiveT(Interpolator):
     def _at(self, a, b, t: float, scale: float, ctx: torch.Tensor | None = None) -> torch.Tensor:
         if not self._same_pair(a, b, scale, ctx):
             self._pair, self._memo = (a.clone(), b.clone(), scale, None if ctx is None else ctx.clone()), {}
-        made = {Fraction(0): a, Fraction(1): b}
+        made = {Fraction(0): a, Fraction(1): b, **self._memo}
         k = self.context_frames // 2
         if ctx is not None:           # the real window: I(-k+1) .. I(-1) before, I2 .. I(k) after
             made.update({Fraction(m - k + 1): ctx[:, m] for m in range(k - 1)})
             made.update({Fraction(m + 2): ctx[:, k - 1 + m] for m in range(k - 1)})
-        for depth, (lo, hi, mid_t) in enumerate(bisection_path(Fraction(t), self.max_depth), 1):
-            mid = self._memo.get(mid_t)
-            if mid is None:
+        half = torch.full((1,), 0.5, device=a.device)
+
+        def midpoints(lefts, rights, spans):
+            outs = []
+            for x, y, (_, lo, hi) in zip(lefts, rights, spans):
                 kw = {}
-                if ctx is not None:
+                if ctx is not None:       # the step's window from the real frames and those made so far
                     win = window_indices(lo, hi, self.context_frames, made.__contains__)
                     kw["context"] = torch.stack([made[f] for f in context_of(win)], 1)
-                mid = self.base(made[lo], made[hi], torch.full((1,), 0.5, device=a.device), scale, **kw)
-                if depth <= self.KEEP_DEPTH:
-                    self._memo[mid_t] = mid
-            made[mid_t] = mid
-        return mid
+                outs.append(self.base(x, y, half, scale, **kw))
+            return outs
+
+        out, = bisect([(0, Fraction(t))], {0: made}, midpoints, self.max_depth)
+        self._memo = {f: v for f, v in made.items() if 0 < f < 1 and f.denominator <= 2 ** self.KEEP_DEPTH}
+        return out
 
     def __call__(self, i0, i1, t, scale=1.0, context=None):
         ts = torch.as_tensor(t).flatten().tolist()

@@ -28,7 +28,11 @@ def _bgr_padded(fn, i0: torch.Tensor, i1: torch.Tensor, device, multiple: int) -
 
 class PublishedNet(Interpolator):
     """A published network behind the harness's interface: (B, 3, H, W) RGB pair in [0, 1], t (B,) ->
-    (B, 3, H, W). ``any_t=False``: t = 0.5 only (wrap it in RecursiveT for other t)."""
+    (B, 3, H, W). ``any_t=False``: t = 0.5 only (wrap it in RecursiveT for other t). ``scales``: the
+    working scales their published inference uses (1 up to 1080p, 0.5 for 2K-4K, 0.25 for 8K); others
+    make the blocks' grids uneven."""
+
+    scales = (1.0, 0.5, 0.25)
 
     def __init__(self, name: str, net: torch.nn.Module, any_t: bool = True):
         self.name, self.net, self.supports_any_t = name, net, any_t

@@ -38,7 +38,9 @@ class IFNetHDv3(FlowEstimator):
 
     @staticmethod
     def pad_multiple(scale: float = 1.0) -> int:
-        return 32
+        """A multiple of 32, or of 16 / scale below 0.5: its coarsest block works at 1/(4 scale) and
+        halves that twice, so each block's grid stays whole."""
+        return max(32, round(16 / scale))
 
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: torch.Tensor | None = None, scale: float = 1.0):
         flow, mask = super().forward(img0, img1, None, scale)

@@ -106,7 +106,9 @@ class IFNetV39(nn.Module):
 
     @staticmethod
     def pad_multiple(scale: float = 1.0) -> int:
-        return 128
+        """128 / scale (at least 128), as its published inference pads: the coarsest block, doubled
+        for large motion, works at 1/(32 scale)."""
+        return max(128, round(128 / scale))
 
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, t: torch.Tensor, scale: float = 1.0,
                 dynamic_scale: bool = True):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import json
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,10 @@ def read(path: str | Path, map_location="cpu") -> dict:
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
+        called = re.search(r"GLOBAL ([\w.]+)", str(e))
         raise CheckpointError(f"{path}: refused: the file holds Python objects that would run code when "
-                              f"loaded (vfilib checkpoints hold only tensors and plain data). Detail: "
-                              f"{str(e).splitlines()[0][:200]}") from None
+                              "loaded" + (f" (it calls {called.group(1)})" if called else "")
+                              + "; vfilib checkpoints hold only tensors and plain data. Nothing in it was run") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as e:
         if isinstance(e, RuntimeError) and "CUDA" in str(e) and not torch.cuda.is_available():
             raise CheckpointError(f"{path}: holds CUDA tensors and this machine has no GPU; "
@@ -68,7 +70,8 @@ def read(path: str | Path, map_location="cpu") -> dict:
     if not isinstance(obj, dict):
         raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a vfilib checkpoint")
     if "model_config" not in obj:
-        hint = ("it looks like a RIFE flownet .pkl: use --peer rife_hdv3 (or rife_v39)"
+        hint = ("it looks like a RIFE flownet .pkl: published models run by name, "
+                "`vfilib interpolate --model rife_hdv3` or `vfilib eval --peers rife_hdv3` (or rife_v39)"
                 if any(str(k).startswith(("module.block", "block0.")) for k in obj) else
                 "it looks like a plain state dict without the model config; vfilib checkpoints carry "
                 "their config (save them with vfilib.models.weights.checkpoint)")
@@ -128,7 +131,7 @@ def load_model(path: str | Path | None = None, device="cpu", runtime: RuntimeCon
 def shipped_path() -> Path:
     if not SHIPPED.is_file():
         raise CheckpointError(f"{SHIPPED}: no shipped vfilib weights in this checkout; pass a checkpoint "
-                              "(--checkpoint runs/<exp>/best.pt) or a peer (--peer rife_hdv3)")
+                              "(--checkpoint runs/<exp>/best.pt) or a published model (--model rife_hdv3)")
     return SHIPPED
 
 
