@@ -293,7 +293,15 @@ def flow_figure(i0: torch.Tensor, i1: torch.Tensor, pred: torch.Tensor, aux: dic
     return fig
 
 
-def save_figure(fig, name: str, results_dir: str | Path, dpi: int = 110, vector: bool = False) -> list[Path]:
+class Saved(list):
+    """The files a figure was saved to; a notebook shows them as one short line."""
+
+    def __repr__(self) -> str:
+        return "saved: " + ", ".join(p.relative_to(repo_path()).as_posix() if p.is_relative_to(repo_path()) else str(p)
+                                     for p in self)
+
+
+def save_figure(fig, name: str, results_dir: str | Path, dpi: int = 110, vector: bool = False) -> Saved:
     """``results/figures/<name>.png`` (and ``.pdf`` for line plots: ``vector=True``), written atomically,
     stamped with how it was made: a footer line (commit, date, device, profile; SMOKE in red where the
     profile's numbers only prove the code runs) and the same text in the file's metadata."""
@@ -302,15 +310,29 @@ def save_figure(fig, name: str, results_dir: str | Path, dpi: int = 110, vector:
     box = fig.get_tightbbox(fig.canvas.get_renderer())               # inches: below everything drawn
     fig.text(box.x0 / fig.get_figwidth(), (box.y0 - 0.04) / fig.get_figheight(), text, fontsize=6.5,
              color="tab:red" if smoke else "0.35", ha="left", va="top", transform=fig.transFigure)
-    out = []
+    out = Saved()
     for ext in ("png", "pdf") if vector else ("png",):
         path = repo_path(results_dir) / "figures" / f"{name}.{ext}"      # relative: from the repository root
         meta = {"Description" if ext == "png" else "Subject": text, "Software" if ext == "png" else "Creator": "vfilib"}
         atomic_write(path, lambda f, ext=ext, meta=meta: fig.savefig(f, format=ext, dpi=dpi, bbox_inches="tight",
                                                                      metadata=meta), mode="wb")
         out.append(path)
+    show_inline(fig)
     plt.close(fig)
     return out
+
+
+def show_inline(fig) -> None:
+    """Show ``fig`` in the notebook that made it (JupyterLab, and the executed copies of batch runs);
+    nothing elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        display(fig)
 
 
 def stamp_text() -> str:
