@@ -10,9 +10,9 @@ from vfilib.models import build_model
 
 def test_module_breakdown_names_every_part_and_adds_up():
     model = build_model(preset("tiny", depths=(2, 1)))
-    step = bench.make_step(model, "infer", (64, 96), 1, None, torch.device("cpu"))
+    step = bench.speed.make_step(model, "infer", (64, 96), 1, None, torch.device("cpu"))
     step()
-    df = bench.module_breakdown(model, step, torch.device("cpu"), iters=2).set_index("part")
+    df = bench.profile.module_breakdown(model, step, torch.device("cpu"), iters=2).set_index("part")
     for part in ["backbone.stem.levels.0", "backbone.stage3.blocks.*.ssm", "backbone.stage3.blocks.*.attn",
                  "backbone.stage4.blocks.*.ca", "refine.ups.3", "refine.head"]:
         assert part in df.index, part

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import torch
 
-from vfilib import trainbench
+from vfilib.bench import train as trainbench
 from vfilib.config import preset
 from vfilib.train import TrainConfig
 from vfilib.train.loop import setup_model

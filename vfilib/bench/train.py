@@ -61,7 +61,7 @@ class StageClock:
 def staged_step(draw, net, loss_fn, tr, cfg, amp, clock: StageClock | None = None):
     """One training step as the loop makes it (its own ``optimizer_step``), with ``clock`` marks after
     each stage; ``draw()`` returns a batch dict (I0, I1, gt (B, 3, H, W), t (B,))."""
-    from .train.loop import optimizer_step
+    from ..train.loop import optimizer_step
 
     mark = clock.mark if clock is not None else (lambda name: None)
 
@@ -123,12 +123,12 @@ def train_speed(args) -> None:
     """The real training step (fused AdamW, loss, gradient scaler, EMA off) at several batch sizes, on
     random tensors or batches drawn from a frame bank (``--data live``): ms per step, samples/s, the
     data's share, peak memory. Rows go to ``--out`` with provenance."""
-    from .eval.timing import DTYPES, time_fn
-    from .config import preset
-    from .core.tables import append_rows, provenance
-    from .train import TrainConfig
-    from .train.loop import setup_model
-    from .train.losses import VFILoss
+    from ..eval.timing import DTYPES, time_fn
+    from ..config import preset
+    from ..core.tables import append_rows, provenance
+    from ..train import TrainConfig
+    from ..train.loop import setup_model
+    from ..train.losses import VFILoss
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     flow = {"flow": args.flow} if args.flow != "off" else {}
@@ -170,7 +170,7 @@ def batch_source(args, cfg, batch: int, device: torch.device, source=None):
         fixed = {k: torch.rand(batch, 3, args.crop, args.crop, generator=g).to(device) for k in ("I0", "I1", "gt")}
         fixed["t"] = torch.full((batch,), 0.5, device=device)
         return (lambda: fixed), source
-    from .train.data import build_sources
+    from ..train.data import build_sources
 
     source = source or build_sources(cfg, device)[0]
     counter = iter(range(10**9))
@@ -212,7 +212,7 @@ def launch(cmd: list[str]) -> subprocess.Popen:
 
 def rows(args) -> None:
     """N concurrent ``bench train`` processes per N in ``args.n``: total samples/s and its gain."""
-    from .core.tables import append_rows, provenance
+    from ..core.tables import append_rows, provenance
 
     results = []
     for n in args.n:
