@@ -34,6 +34,41 @@ def _prepare_dt(dt: torch.Tensor, dt_bias: torch.Tensor | None, dt_softplus: boo
     return F.softplus(dt) if dt_softplus else dt
 
 
+def _chunked(x, dt, A, B, C, chunk_size: int):
+    """The scan's inputs cut into chunks: x*dt, B, C as (b, c, s, h, .) with the groups repeated to the
+    heads, and dt*A as (b, h, c, s); the tail padded with zero dt (no decay and no input, so earlier
+    outputs are unchanged)."""
+    l, h, g = x.shape[1], x.shape[2], B.shape[2]
+    pad = (-l) % chunk_size
+    if pad:
+        x = F.pad(x, (0, 0, 0, 0, 0, pad))
+        dt = F.pad(dt, (0, 0, 0, pad))
+        B = F.pad(B, (0, 0, 0, 0, 0, pad))
+        C = F.pad(C, (0, 0, 0, 0, 0, pad))
+    B = repeat(B, "b l g n -> b l (g r) n", r=h // g)
+    C = repeat(C, "b l g n -> b l (g r) n", r=h // g)
+    xc, Bc, Cc = (rearrange(t, "b (c s) h d -> b c s h d", s=chunk_size) for t in (x * dt[..., None], B, C))
+    return xc, Bc, Cc, rearrange(dt * A, "b (c s) h -> b h c s", s=chunk_size)
+
+
+def _chunk_scan(xc, Bc, Cc, a):
+    """The SSD of chunked inputs: (outputs from inside each chunk, from the states carried into it)."""
+    a_cum = torch.cumsum(a, dim=-1)                                      # (b, h, c, s)
+    # 1. within each chunk (quadratic, attention-like form)
+    decay = torch.exp(_segsum(a))                                        # (b, h, c, s, s)
+    y_diag = torch.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", Cc, Bc, decay, xc)
+    # 2. state at the end of each chunk from its own inputs
+    decay_to_end = torch.exp(a_cum[..., -1:] - a_cum)                    # (b, h, c, s)
+    states = torch.einsum("bclhn,bhcl,bclhp->bchpn", Bc, decay_to_end, xc)
+    # 3. carry states across chunks (a short recurrence written as one matrix product)
+    states = torch.cat([torch.zeros_like(states[:, :1]), states], dim=1)
+    chunk_decay = torch.exp(_segsum(F.pad(a_cum[..., -1], (1, 0))))     # (b, h, c+1, c+1)
+    states = torch.einsum("bhzc,bchpn->bzhpn", chunk_decay, states)[:, :-1]
+    # 4. contribution of the carried state to each position
+    y_off = torch.einsum("bclhn,bchpn,bhcl->bclhp", Cc, states, torch.exp(a_cum))
+    return y_diag, y_off
+
+
 def ssd_chunked(
     x: torch.Tensor,
     dt: torch.Tensor,
@@ -60,31 +95,8 @@ def ssd_chunked(
     x, dt, A, B, C = (t.to(cdt) for t in (x, dt, A, B, C))
     dt = _prepare_dt(dt, None if dt_bias is None else dt_bias.to(cdt), dt_softplus)
 
-    pad = (-l) % chunk_size
-    if pad:  # zero dt on the tail: no decay and no input, so earlier outputs are unchanged
-        x = F.pad(x, (0, 0, 0, 0, 0, pad))
-        dt = F.pad(dt, (0, 0, 0, pad))
-        B = F.pad(B, (0, 0, 0, 0, 0, pad))
-        C = F.pad(C, (0, 0, 0, 0, 0, pad))
-    B = repeat(B, "b l g n -> b l (g r) n", r=h // g)
-    C = repeat(C, "b l g n -> b l (g r) n", r=h // g)
-    xdt = x * dt[..., None]
-    xc, Bc, Cc = (rearrange(t, "b (c s) h d -> b c s h d", s=chunk_size) for t in (xdt, B, C))
-    a = rearrange(dt * A, "b (c s) h -> b h c s", s=chunk_size)
-    a_cum = torch.cumsum(a, dim=-1)                                      # (b, h, c, s)
-
-    # 1. within each chunk (quadratic, attention-like form)
-    decay = torch.exp(_segsum(a))                                        # (b, h, c, s, s)
-    y_diag = torch.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", Cc, Bc, decay, xc)
-    # 2. state at the end of each chunk from its own inputs
-    decay_to_end = torch.exp(a_cum[..., -1:] - a_cum)                    # (b, h, c, s)
-    states = torch.einsum("bclhn,bhcl,bclhp->bchpn", Bc, decay_to_end, xc)
-    # 3. carry states across chunks (a short recurrence written as one matrix product)
-    states = torch.cat([torch.zeros_like(states[:, :1]), states], dim=1)
-    chunk_decay = torch.exp(_segsum(F.pad(a_cum[..., -1], (1, 0))))     # (b, h, c+1, c+1)
-    states = torch.einsum("bhzc,bchpn->bzhpn", chunk_decay, states)[:, :-1]
-    # 4. contribution of the carried state to each position
-    y_off = torch.einsum("bclhn,bchpn,bhcl->bclhp", Cc, states, torch.exp(a_cum))
+    xc, Bc, Cc, a = _chunked(x, dt, A, B, C, chunk_size)
+    y_diag, y_off = _chunk_scan(xc, Bc, Cc, a)
     y = rearrange(y_diag + y_off, "b c s h p -> b (c s) h p")[:, :l]
     if D is not None:
         y = y + x[:, :l] * D.to(cdt)[:, None]
