@@ -88,3 +88,13 @@ def test_rows_and_figures_say_their_profile_and_smoke(tmp_path, monkeypatch):
         assert f"profile {prof}" in desc and provenance()["commit"] in desc
         assert ("SMOKE" in desc) is smoke
         assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_rows_keep_the_commit_their_process_started_with(monkeypatch):
+    """A long run stamps every row with the code it runs, though the tree is committed meanwhile."""
+    from vfilib.core import tables
+
+    monkeypatch.delenv("VFILIB_COMMIT", raising=False)
+    first = tables.provenance()["commit"]
+    monkeypatch.setattr(tables, "git_commit", lambda root=None: "0000000+dirty")
+    assert tables.provenance()["commit"] == first == tables.run_commit()

@@ -11,6 +11,7 @@ import datetime as _dt
 import os
 import platform
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -43,6 +44,13 @@ def git_commit(root: Path = REPO_ROOT) -> str:
         return "unknown"
 
 
+@lru_cache(maxsize=1)
+def run_commit() -> str:
+    """The commit of the code this process runs: :func:`git_commit` when vfilib was first imported
+    (a long run's rows keep it even if the tree is committed or edited while it runs)."""
+    return git_commit()
+
+
 def device_name(device: torch.device | str | None = None) -> str:
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda":
@@ -55,7 +63,7 @@ def provenance(device: torch.device | str | None = None) -> dict[str, str]:
     "cpu (SMOKE)" where the profile's numbers only prove the code runs)."""
     prof = _profile.current()
     return {
-        "commit": git_commit(),
+        "commit": run_commit(),
         "device": device_name(device),
         "torch": torch.__version__,
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -101,3 +109,6 @@ def append_rows(path: str | os.PathLike, rows: Iterable[dict], key: list[str] | 
         table = pd.concat([old, new], ignore_index=True) if not old.empty else new
         write_table(table, path)
     return table
+
+
+run_commit()          # read now: the code this process runs is the tree as it is at import
