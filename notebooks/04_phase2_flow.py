@@ -23,10 +23,13 @@ from vfilib.data.datasets import snu_film
 from vfilib.models.checkpoint import load_model
 from vfilib.reports import figures as viz
 from vfilib.reports.figures import save_figure
-from vfilib.workbook import main_checkpoint
+from vfilib.grid import GridSpec, main_checkpoint
 
-phase1 = main_checkpoint("exp1c", preset, 1, steps, data, settings, None, results_dir, runs_dir, profile)
-phase2 = main_checkpoint("exp2c", preset, 2, steps, data, settings, phase1, results_dir, runs_dir, profile)
+grid = GridSpec(("exp1c",), phase=1, preset=preset, steps=steps, data=data, settings=settings, profile=profile,
+                results_dir=results_dir, runs_dir=runs_dir)
+phase1 = main_checkpoint(grid, "exp1c")
+phase2 = main_checkpoint(GridSpec(("exp2c",), phase=2, preset=preset, steps=steps, data=data, settings=settings,
+                                  resume=phase1, profile=profile, results_dir=results_dir, runs_dir=runs_dir), "exp2c")
 print("Phase 1:", phase1, "\nPhase 2:", phase2)
 
 # %% [markdown]

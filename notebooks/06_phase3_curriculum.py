@@ -22,23 +22,24 @@ smoke = True
 # %%
 from IPython.display import display
 
+from vfilib.grid import GridSpec, main_checkpoint, run_grid
 from vfilib.reports import figures as viz
 from vfilib.reports.figures import grid_figure, save_figure
-from vfilib.reports.tables import label_experiments, latex_table
-from vfilib.workbook import main_checkpoint, run_grid
+from vfilib.reports.tables import latex_table
 
 base = {k: v for k, v in settings.items() if k != "scale"}
-phase1 = main_checkpoint("exp1c", preset, 1, steps, data, base, None, results_dir, runs_dir, profile)
-phase2 = main_checkpoint("exp2c", preset, 2, steps, data, base, phase1, results_dir, runs_dir, profile)
-table = label_experiments(run_grid(experiments, preset, 3, steps, data, settings, phase2, results_dir, runs_dir,
-                                   force, profile, jobs), preset)
+common = dict(preset=preset, steps=steps, data=data, profile=profile, results_dir=results_dir, runs_dir=runs_dir)
+phase1 = main_checkpoint(GridSpec(("exp1c",), phase=1, settings=base, **common), "exp1c")
+phase2 = main_checkpoint(GridSpec(("exp2c",), phase=2, settings=base, resume=phase1, **common), "exp2c")
+grid = GridSpec(tuple(experiments), phase=3, settings=settings, resume=phase2, force=force, jobs=jobs, **common)
+table = run_grid(grid).rows
 display(table[["experiment", "what", "val_psnr", "val_ssim", "steps", "crop", "scale", "data", "validation"]])
 latex_table(table[["experiment", "what", "crop", "scale", "val_psnr", "val_ssim"]].rename(columns={
-    "val_psnr": "PSNR (dB)", "val_ssim": "SSIM"}), "phase3_ablations",
+    "val_psnr": "PSNR (dB)", "val_ssim": "SSIM"}), f"{grid.table}_ablations",
     f"Phase-3 ablations ({preset} preset, {steps} steps; crop = the crop actually trained at the end).", results_dir,
     rows=table, smoke=smoke, profile=profile)
 fig = grid_figure(table, "exp3d", f"Phase-3 ablations: {preset} preset, {steps} steps, {table['data'].iloc[-1]}", smoke)
-save_figure(fig, "06_phase3_ablations", results_dir, vector=True)
+save_figure(fig, f"06_{grid.table}_ablations", results_dir, vector=True)
 
 # %% [markdown]
 # ## The curriculum (seed 001, 4.3.1): crop 256 -> 384 -> 512 and the X-TRAIN gap grow with progress

@@ -203,13 +203,14 @@ def finish(run: Run, val_metrics: dict, trained_size) -> dict:
     """Evaluate-only validation, the test scores of a completed run, the summary and the result row
     (a run stopped before its end writes no row: its numbers are not the row's)."""
     cfg, tr, state, log = run.cfg, run.tr, run.tr.state, run.log
-    if cfg.evaluate_only and log:
-        val_metrics = validate(tr.ema or tr.model, run.val, run.device, run.amp, cfg.scale)
-        log.val(state.step, val_metrics)
-        if not cfg.dry_run:
-            save_checkpoint(cfg.run_dir / "last.pt", cfg, tr)     # the model as evaluated: what a later phase resumes
-    run.clock()
     complete = cfg.evaluate_only or (run.total > 0 and state.step >= run.total)
+    if complete and log and not val_metrics:         # evaluate-only, or a finished run resumed to be recorded
+        val_metrics = validate(tr.ema or tr.model, run.val, run.device, run.amp, cfg.scale)
+        if cfg.evaluate_only:                        # (a recorded run's metrics.csv holds this validation already)
+            log.val(state.step, val_metrics)
+            if not cfg.dry_run:
+                save_checkpoint(cfg.run_dir / "last.pt", cfg, tr)     # the model as evaluated: what a later phase resumes
+    run.clock()
     skipped = int(run.skipped.item()) if run.skipped is not None else 0
     summary = summarize(cfg, state, run.first_step, time.perf_counter() - run.t_start, skipped, run.total,
                         val_metrics, run.val, size_label(trained_size), run.device, run.dist.world_size)
