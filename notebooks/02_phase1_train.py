@@ -17,7 +17,7 @@ seed = 0
 preset = "tiny"
 phase = 1
 steps = 60                    # optimizer steps (0: epochs from settings)
-samples = 0                   # > 0: the budget in training samples instead (steps = samples / batch_size)
+samples = 0                   # > 0: the budget in training samples instead (steps: samples / batch_size)
 data = "embedded"             # embedded | film | live | vimeo | x4k | mixed (None: as the experiment says)
 resume = None                 # Phase 2/3: the checkpoint this run starts from
 settings = {}                 # e.g. {"crop": 48, "batch_size": 4, "use_ecab": False, "test_samples": 4}

@@ -101,19 +101,6 @@ def test_a_time_limited_call_stops_rows_and_the_next_resumes_them_exactly(data, 
     assert calls["status"].tolist() == ["incomplete", "complete"] and calls["rows_done"].tolist() == [0, 4]
 
 
-def test_rows_share_a_gpu_and_record_their_share(data, tmp_path, monkeypatch, capsys):
-    """jobs=0, rows_per_gpu=2 on one (fake) GPU: two row processes at once, each recording that it shared
-    the device with another (its GPU seconds are then half its wall seconds; on this CPU: no GPU seconds)."""
-    monkeypatch.setattr("vfilib.grid.runner.visible_gpus", lambda: ["0"])
-    spec = GridSpec(("exp1a", "exp1c"), steps=2, data="embedded", settings=TINY, jobs=0, rows_per_gpu=2,
-                    results_dir=str(tmp_path / "results"), runs_dir=str(tmp_path / "runs"))
-    [result] = run_grids([spec])
-    out = capsys.readouterr().out
-    assert "2 row(s), 2 at once" in out and out.count("started (GPU 0, 2 rows share it") == 2
-    assert result.rows["device_share"].tolist() == [2, 2] and result.rows["gpu_seconds"].isna().all()
-    assert len(result.scores) == 2 * 4
-
-
 def test_skip_recorded_rows_need_no_checkpoint_and_failed_rows_are_named(data, tmp_path, capsys):
     """A row recorded in results/ is done on a fresh machine with skip_recorded; a row that fails is named,
     and the grid goes on with the others."""

@@ -73,17 +73,20 @@ def test_grid_reuses_a_run_only_with_the_same_config(work, capsys):
     assert "exp1c_tiny_s0 (config" in capsys.readouterr().out and rows["steps"].tolist() == [5]   # other length: runs
 
 
-def test_committed_rows_never_decide_what_runs(work, capsys):
-    """A results row without its checkpoint (a fresh clone) is not taken as a finished run. (Run here
-    with jobs=2: the row goes through `python -m vfilib.grid row` in a process of its own.)"""
+def test_committed_rows_never_decide_what_runs_and_rows_share_a_gpu(work, capsys, monkeypatch):
+    """A results row without its checkpoint (a fresh clone) is not taken as a finished run. (Run here with
+    jobs=0 and rows_per_gpu=2 on one fake GPU: the row goes through `python -m vfilib.grid row` in a process
+    of its own and records that it shared its device with another row; on this CPU it has no GPU seconds.)"""
     import shutil
     shutil.rmtree(work["runs"] / "exp1a_tiny_s0")
-    rows = run_grid(grid(work, ["exp1a"], 4, jobs=2)).rows
+    monkeypatch.setattr("vfilib.grid.runner.visible_gpus", lambda: ["0"])
+    rows = run_grid(grid(work, ["exp1a"], 4, jobs=0, rows_per_gpu=2)).rows
     out = capsys.readouterr().out
-    assert "exp1a_tiny_s0 (config" in out and "started (CPU" in out and "done after" in out
+    assert "exp1a_tiny_s0 (config" in out and "started (GPU 0, 2 rows share it" in out and "done after" in out
     assert rows["exp_name"].tolist() == ["exp1a_tiny_s0"] and (work["runs"] / "exp1a_tiny_s0" / "last.pt").is_file()
-    assert "test PSNR" not in (work["runs"] / "grids" / "logs" / "exp1a_tiny_s0.log").read_text()   # no test set asked
-    assert (work["runs"] / "grids" / "phase1.json").is_file()
+    assert rows["device_share"].tolist() == [2] and rows["gpu_seconds"].isna().all()
+    assert "exp1a_tiny_s0" in (work["runs"] / "grids" / "logs" / "exp1a_tiny_s0.log").read_text()
+    assert json.loads((work["runs"] / "grids" / "phase1.json").read_text())["complete"]
 
 
 def test_grid_slots_give_each_row_a_gpu_or_a_share_of_the_cores():

@@ -321,7 +321,7 @@ train(cfg, ds, ds)
 
 def test_resumed_run_drops_metrics_rows_past_its_checkpoint(cache, tmp_path):
     """Killed after logging steps 3-4 but before their checkpoint (issue 27, item 11): the resumed run
-    replays steps 3-4 and its metrics.csv holds each step once."""
+    replays steps 3-4 and its metrics.csv holds each step once. A fresh run in the folder starts its own."""
     import shutil
     import pandas as pd
     data = Fixed(cache, n=4, size=32)
@@ -336,13 +336,7 @@ def test_resumed_run_drops_metrics_rows_past_its_checkpoint(cache, tmp_path):
     steps = m.loc[m["loss"].notna(), "step"].tolist()
     assert steps == [1, 2, 3, 4, 5, 6], steps
     assert m.loc[m["val_psnr"].notna(), "step"].is_monotonic_increasing
-
-
-def test_a_fresh_run_starts_its_own_metrics(cache, tmp_path):
-    data = Fixed(cache, n=4, size=32)
-    for _ in range(2):
-        train(_cfg(tmp_path, max_steps=2, batch_size=2, log_every=1), data, data)
-    import pandas as pd
+    train(_cfg(tmp_path, max_steps=2, batch_size=2, log_every=1), data, data)       # a fresh run: its own metrics
     m = pd.read_csv(tmp_path / "t" / "metrics.csv")
     assert m.loc[m["loss"].notna(), "step"].tolist() == [1, 2]
 

@@ -73,6 +73,7 @@ def execute(name: str, parameters: dict | None = None, out_dir: Path | None = No
     src = to_ipynb(name, out_dir)
     out = out_dir / f"{name}{tag}.ipynb"
     os.environ["VFILIB_BATCH"] = "1"          # interactive widgets stay off in batch runs
+    os.environ["PYTHONPATH"] = kernel_path()  # the kernel imports this tree's vfilib, wherever it starts
     try:
         with kernel_stderr_to(out_dir / f"{name}{tag}.kernel.log"):
             pm.execute_notebook(str(src), str(out), parameters=parameters or {}, cwd=str(NOTEBOOKS),
@@ -86,6 +87,13 @@ def execute(name: str, parameters: dict | None = None, out_dir: Path | None = No
                                  f"(profile cell_timeout); executed copy: {out}") from None
         raise NotebookFailed(f"notebook {name} stopped: {type(e).__name__}: {e}") from None
     return out
+
+
+def kernel_path() -> str:
+    """``PYTHONPATH`` with the repository root first: a kernel started in ``notebooks/`` imports this
+    tree's vfilib (not another copy installed in the environment, nor none in a plain clone)."""
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(REPO_ROOT)]
+    return os.pathsep.join([str(REPO_ROOT), *rest])
 
 
 @contextlib.contextmanager
