@@ -175,3 +175,21 @@ def test_merge_refuses_what_is_not_a_bundle(tmp_path, capsys):
     (tmp_path / "x.tar.gz").write_text("not a tar")
     assert grid_main(["merge", str(tmp_path / "x.tar.gz")]) == 1
     assert "not a grid bundle" in capsys.readouterr().err
+
+
+def test_packed_test_triplets_are_the_ones_scored_here(embedded_cache, tmp_path):
+    """`pack_device_data.py --test` writes the picked triplets, centre-cropped: a grid on the device builds
+    exactly the test set it would build from the full prepared set here."""
+    import importlib.util
+    from vfilib.core.paths import REPO_ROOT
+    from vfilib.train.testset import _prepared_set
+    spec = importlib.util.spec_from_file_location("pack", REPO_ROOT / "scripts" / "pack_device_data.py")
+    pack = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pack)
+    cache = embedded_cache[0]
+    pack.pack_test(cache, tmp_path, 3, 64)
+    here, there = _prepared_set(cache, 3, 64, "x"), _prepared_set(tmp_path / "live", 3, 64, "x")
+    assert here.describe() == there.describe() and len(here.samples) == 12
+    for a, b in zip(here.samples, there.samples):
+        assert (a.name, a.level, a.t) == (b.name, b.level, b.t)
+        assert all(torch.equal(x, y) for x, y in ((a.i0, b.i0), (a.gt, b.gt), (a.i1, b.i1)))

@@ -60,7 +60,8 @@ def write_bundle(specs: list[GridSpec], since: float, out: str | Path, status: s
         state = repo_path(spec.runs_dir) / "grids" / f"{spec.table}.json"
         grids[spec.table] = json.loads(state.read_text())["rows"] if state.is_file() else {}
     info = {"made": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "seconds": round(time.time() - since, 1),
-            "gpus": len(visible_gpus()), "status": status, "grids": grids, **provenance(None)}
+            "gpus": len(visible_gpus()), "status": status, "grids": grids, **throughput(specs, since),
+            **provenance(None)}
 
     def write(f):
         with tarfile.open(fileobj=f, mode="w:gz") as tar:
@@ -76,6 +77,18 @@ def write_bundle(specs: list[GridSpec], since: float, out: str | Path, status: s
     if size > LIMIT_BYTES:
         print(f"[grid] warning: {path} is over 16 MiB and will not come back from the device", flush=True)
     return path
+
+
+def throughput(specs: list[GridSpec], since: float) -> dict:
+    """Rows that trained in this call and their summed samples/s (rows running side by side: the total
+    throughput of the device, what picks ``rows_per_gpu``)."""
+    rates = []
+    for spec in specs:
+        for exp, seed in spec.rows():
+            p = repo_path(spec.runs_dir) / spec.run_name(exp, seed) / "summary.json"
+            if p.is_file() and p.stat().st_mtime >= since:
+                rates.append(json.loads(p.read_text()).get("samples_per_s") or 0.0)
+    return {"rows_trained": len(rates), "samples_per_s_sum": round(sum(rates), 2)}
 
 
 def merge(bundles: list[str | Path], results_dir: str | Path = "results", runs_dir: str | Path = "runs") -> list[str]:
@@ -101,6 +114,7 @@ def merge(bundles: list[str | Path], results_dir: str | Path = "results", runs_d
         append_rows(results / "grid_calls.csv", [{
             "bundle": b.name, "made": info["made"], "grids": " ".join(info["grids"]), "status": info["status"],
             "seconds": info["seconds"], "gpus": info["gpus"], "rows_done": done, "rows": total,
+            "rows_trained": info.get("rows_trained"), "samples_per_s_sum": info.get("samples_per_s_sum"),
             "commit": info.get("commit", ""), "device": info.get("device", "")}], key=["bundle", "made"])
         lines.append(f"{b.name}: {info['status']}, {done} of {total} rows done, {info['seconds']:.0f} s on "
                      f"{info['gpus']} GPU(s) ({info.get('device', '?')}); files in {dest}")

@@ -12,7 +12,6 @@ in a new process too. Checkpoints carry both configs; they load with ``weights_o
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import math
 import time
@@ -22,7 +21,6 @@ from pathlib import Path
 
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
-from tqdm.auto import tqdm
 
 from ..config import amp_dtype as amp_dtype_of
 from ..core.paths import REPO_ROOT
@@ -35,6 +33,7 @@ from .config import TrainConfig
 from torch.utils.data import Dataset
 
 from .data import LoaderBatches, Validation, build_sources, validate
+from .log import MetricsLog
 from .losses import VFILoss
 from .phases import distill_loss, init_flow, load_teacher, start_weights, teacher_flow
 from .schedule import lr_at
@@ -82,7 +81,7 @@ class Run:
     reference: dict | None
     total: int                 # the run's planned steps (the schedule's length)
     end: int                   # where this invocation stops (dry run, stop_at)
-    log: "MetricsLog | None"
+    log: MetricsLog | None
     t_start: float = 0.0
     first_step: int = 0
     seconds_before: float = 0.0
@@ -434,72 +433,3 @@ def resolve_resume(cfg: TrainConfig) -> Path:
         if cand.is_file():
             return cand
     raise FileNotFoundError(f"resume: no checkpoint at {cfg.resume}; tried:\n" + "\n".join(f"  {p}" for p in tried))
-
-
-def keep_metrics_until(path: Path, step: int | None, fields: list[str]) -> None:
-    """Rewrite ``metrics.csv`` (atomically) with its header and the rows up to ``step`` (None: no rows)."""
-    from ..core.io import atomic_write
-
-    rows = []
-    if step is not None and path.is_file():
-        with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if r.get("step", "").isdigit() and int(r["step"]) <= step]
-
-    def write(f):
-        w = csv.DictWriter(f, fields, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    atomic_write(path, write)
-
-
-class MetricsLog:
-    """``metrics.csv`` (one row per log or validation), TensorBoard, a progress bar, ``summary.json``."""
-
-    FIELDS = ["step", "samples", "loss", "lap", "vgg", "distill", "lr", "samples_per_s", "crop", "skipped",
-              "val_psnr", "val_ssim", "val_levels"]
-
-    def __init__(self, run_dir: Path, progress: bool, total: int, initial: int, name: str, resumed: bool = False):
-        """``resumed``: the run continues its own checkpoint at step ``initial``: rows after that step (written
-        before an interruption, replayed now) are dropped; otherwise the run starts a new ``metrics.csv``."""
-        from torch.utils.tensorboard import SummaryWriter
-
-        self.run_dir = run_dir
-        self.tb = SummaryWriter(str(run_dir / "tb"), purge_step=initial if resumed else None)
-        keep_metrics_until(run_dir / "metrics.csv", initial if resumed else None, self.FIELDS)
-        self.file = open(run_dir / "metrics.csv", "a", newline="")
-        self.csv = csv.DictWriter(self.file, self.FIELDS)
-        self.bar = tqdm(total=total, initial=initial, disable=not progress, desc=name, unit="step")
-        self.samples = 0
-
-    def train(self, state: RunState, loss, parts: dict, lr: float, rate: float, crop: int) -> None:
-        loss_v = loss.item()
-        self.bar.update(state.step - self.bar.n)
-        self.bar.set_postfix(loss=f"{loss_v:.4f}", sps=f"{rate:.0f}")
-        self.samples = state.samples
-        self.tb.add_scalar("train/loss", loss_v, state.step)
-        self.tb.add_scalar("train/lr", lr, state.step)
-        self.tb.add_scalar("train/samples_per_s", rate, state.step)
-        row = {"step": state.step, "samples": state.samples, "loss": f"{loss_v:.6f}", "lr": f"{lr:.3e}",
-               "samples_per_s": f"{rate:.2f}", "crop": crop, "skipped": state.skipped}
-        for k, v in parts.items():
-            self.tb.add_scalar(f"train/{k}", v.item(), state.step)
-            row[k] = f"{v.item():.6f}"
-        self.csv.writerow(row)
-        self.file.flush()
-
-    def val(self, step: int, m: dict) -> None:
-        for k, v in m.items():
-            self.tb.add_scalar(f"val/{k}", v, step)
-        levels = {k[5:]: round(v, 4) for k, v in m.items() if k.startswith("psnr_")}
-        self.csv.writerow({"step": step, "samples": self.samples, "val_psnr": f"{m['psnr']:.4f}",
-                           "val_ssim": f"{m['ssim']:.5f}", "val_levels": json.dumps(levels) if levels else ""})
-        self.file.flush()
-        self.bar.write(f"[val] step {step}: PSNR {m['psnr']:.3f} dB" + (f" {levels}" if levels else ""))
-
-    def close(self, summary: dict) -> None:
-        self.bar.close()
-        self.tb.close()
-        self.file.close()
-        from ..core.io import atomic_write
-
-        atomic_write(self.run_dir / "summary.json", lambda f: json.dump(summary, f, indent=1, default=str))

@@ -39,14 +39,16 @@ def test_table(results_csv: str | Path) -> Path:
     return p.with_name(f"{p.stem}_test{p.suffix}")
 
 
-def _levels_of(root: Path) -> list[tuple[str, list[list[str]]]]:
+def picked(root: str | Path, per_level: int) -> dict[str, list[list[str]]]:
+    """level -> the test triplets (I0 GT I1 paths from ``root``) a grid scores: at most ``per_level`` of
+    ``<root>/test-<level>.txt``, evenly spaced over it (``scripts/pack_device_data.py --test`` packs these)."""
     from ..data.prepare import LEVEL_GAPS
 
-    out = []
+    root, out = Path(root), {}
     for level in LEVEL_GAPS:
         path = root / f"test-{level}.txt"
         if path.is_file():
-            out.append((level, [ln.split() for ln in path.read_text().splitlines() if ln.strip()]))
+            out[level] = pick_evenly([ln.split() for ln in path.read_text().splitlines() if ln.strip()], per_level)
     if not out:
         raise FileNotFoundError(f"test set: no {root}/test-<level>.txt; prepare the set first "
                                 f"(`python -m vfilib.data.prepare {root.name}`)")
@@ -57,8 +59,8 @@ def _prepared_set(root: Path, per_level: int, crop: int, label: str) -> Validati
     from ..eval.benchmark import centre_crop
 
     samples = []
-    for level, lines in _levels_of(root):
-        for trip in pick_evenly(lines, per_level):
+    for level, trips in picked(root, per_level).items():
+        for trip in trips:
             i0, gt, i1 = (centre_crop(x, crop) for x in load_frames([root / p for p in trip]))
             (clip, a), (_, m), (_, b) = ((p.split("/")[-2], int(Path(p).stem)) for p in trip)
             samples.append(ValSample(level, i0, gt, i1, (m - a) / (b - a), f"{clip}/{a}-{m}-{b}"))
