@@ -32,7 +32,7 @@ from vfilib.reports.figures import save_figure
 from vfilib.reports.tables import latex_table
 
 results_dir, runs_dir = repo_path(results_dir), repo_path(runs_dir)
-found = [p for p in (runs_dir / f"exp3d_{preset}" / "last.pt", runs_dir / f"exp2c_{preset}" / "last.pt") if p.is_file()]
+found = [p for p in (runs_dir / f"exp3d_{preset}_s0" / "last.pt", runs_dir / f"exp2c_{preset}_s0" / "last.pt") if p.is_file()]
 ckpt = checkpoint or (str(found[0]) if found else None)       # None: the shipped weights
 ours = from_checkpoint(ckpt)
 ours.name = f"vfilib {Path(ckpt).parent.name}" if ckpt else "vfilib"

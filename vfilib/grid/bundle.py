@@ -98,10 +98,15 @@ def merge(bundles: list[str | Path], results_dir: str | Path = "results", runs_d
     for b in map(Path, bundles):
         if not b.is_file() or not tarfile.is_tarfile(b):
             raise ValueError(f"merge: {b} is not a grid bundle (.tar.gz from `python -m vfilib.grid run --bundle`)")
-        dest = repo_path(runs_dir) / "bundles" / b.name.removesuffix(".tar.gz")
         with tarfile.open(b) as tar:
             if "bundle.json" not in tar.getnames():
                 raise ValueError(f"merge: {b} has no bundle.json; not a grid bundle")
+            try:
+                made = json.load(tar.extractfile("bundle.json")).get("made", "")
+            except (ValueError, AttributeError):
+                raise ValueError(f"merge: {b}: its bundle.json is not readable; not a grid bundle") from None
+            stamp = "".join(c for c in made if c.isdigit())[:14]
+            dest = repo_path(runs_dir) / "bundles" / f"{stamp}_{b.name.removesuffix('.tar.gz')}"
             try:
                 tar.extractall(dest, filter="data")        # refuses absolute paths, .., links out of dest
             except tarfile.TarError as e:

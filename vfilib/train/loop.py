@@ -352,8 +352,8 @@ def result_row(cfg: TrainConfig, summary: dict, val, device) -> dict:
     row.update({k: getattr(m, k) for k in ("flow", "backbone_mode", "mamba_version", "scan", "use_ecab", "attn_gate",
                                            "residual", "window_size")})
     row["params_M"] = round(sum(p.numel() for p in build_model(m).parameters()) / 1e6, 3)
-    row.update({k: summary[k] for k in ("steps", "target_steps", "samples", "val_psnr", "val_ssim", "best_psnr",
-                                        "samples_per_s")})
+    row.update({k: summary[k] for k in ("steps", "target_steps", "samples", "val_psnr", "val_ssim", "best_psnr")})
+    row["samples_per_s"] = round(summary["samples"] / summary["seconds_total"], 3) if summary["seconds_total"] else math.nan
     row.update({k: summary.get(k, math.nan) for k in ("test_psnr", "test_ssim")})
     row.update({"test_set": summary.get("test_set", ""), "train_seconds": round(summary["seconds_total"], 1),
                 "device_share": cfg.device_share,
