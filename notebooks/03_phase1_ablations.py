@@ -32,6 +32,7 @@ jobs = 1                      # rows at once: 1 in order in this process, N > 1 
 rows_per_gpu = 1
 time_limit = 0                # > 0: seconds for this run of the grid; rows still running save last.pt and stop
 skip_recorded = False         # a row whose result and test scores are in results/ is done without its checkpoint
+train = True                  # False: nothing trains here; tables from the rows in results/ (merged from a GPU)
 smoke = True                  # the cpu profile's runs are far too short to rank anything
 
 # %%
@@ -44,7 +45,7 @@ from vfilib.reports.figures import save_figure
 specs = grid_specs(1, experiments, preset=preset, steps=steps, samples=samples, data=data, settings=settings,
                    seeds=seeds, budget_scale=budget_scale, scaled=scaled, profile=profile, results_dir=results_dir,
                    runs_dir=runs_dir, force=force, jobs=jobs, rows_per_gpu=rows_per_gpu, time_limit=time_limit,
-                   skip_recorded=skip_recorded)
+                   skip_recorded=skip_recorded, train=train)
 results = run_grids(specs)
 for result in results:
     display(result.rows[["experiment", "seed", "what", "params_M", "samples", "test_psnr", "test_ssim", "val_psnr",
@@ -57,7 +58,7 @@ for result in results:
     stats[label] = result.compare("exp1c")
     save_grid_report(result, stats[label], "exp1c", "03", f"Phase-1 ablations ({preset} preset, {profile} profile)",
                      smoke)
-    display(stats[label][stats[label]["level"] == "all"])
+    display(stats[label][stats[label]["level"] == "all"])       # PSNR and SSIM
 if len(results) > 1:          # the same rows at two budgets: do the order and the intervals hold?
     fig = difference_figure(stats, f"Phase-1 ablations at {budget_scale}x the budget", "exp1c", smoke)
     save_figure(fig, f"03_{specs[0].table}_budget", results_dir, vector=True)

@@ -26,6 +26,7 @@ jobs = 1
 rows_per_gpu = 1
 time_limit = 0
 skip_recorded = False
+train = True
 smoke = True
 
 # %%
@@ -38,7 +39,7 @@ from vfilib.reports.figures import save_figure
 specs = grid_specs(2, experiments, preset=preset, steps=steps, samples=samples, data=data, settings=settings,
                    seeds=seeds, budget_scale=budget_scale, scaled=scaled, profile=profile, results_dir=results_dir,
                    runs_dir=runs_dir, force=force, jobs=jobs, rows_per_gpu=rows_per_gpu, time_limit=time_limit,
-                   skip_recorded=skip_recorded, start_from=start_from)
+                   skip_recorded=skip_recorded, start_from=start_from, train=train)
 results = run_grids(specs)
 for result in results:
     display(result.rows[["experiment", "seed", "what", "params_M", "evaluate_only", "samples", "test_psnr",

@@ -112,6 +112,9 @@ def test_skip_recorded_rows_need_no_checkpoint_and_failed_rows_are_named(data, t
     import dataclasses
     [result] = run_grids([dataclasses.replace(spec, skip_recorded=True)])
     assert "exp1c_tiny_s0: done" in capsys.readouterr().out and len(result.rows) == 1
+    with pytest.raises(GridIncomplete, match="1 grid row.s. unfinished: exp1a_tiny_s0"):   # tables only: trains nothing
+        run_grids([dataclasses.replace(spec, experiments=("exp1a", "exp1c"), skip_recorded=True, train=False)])
+    assert not (tmp_path / "runs" / "exp1a_tiny_s0").exists()
     bad = dataclasses.replace(spec, experiments=("exp1a", "exp1c"), settings={**TINY, "embedded_path": str(tmp_path)},
                               force=True)
     with pytest.raises(GridIncomplete, match=r"failed: exp1a_tiny_s0: FileNotFoundError: .*manifest.json") as e:

@@ -121,3 +121,35 @@ def test_compare_refuses_rows_scored_on_other_triplets_or_incompletely():
         compare(gap, "exp1c", n_boot=100)
     with pytest.raises(ValueError, match="baseline 'exp2c' has no scores"):
         compare(scores, "exp2c", n_boot=100)
+
+
+def test_grid_report_marks_significant_differences_and_draws_intervals(tmp_path):
+    """The LaTeX table marks with * only a difference whose interval excludes 0; the figure draws each
+    interval from lo to hi around its point (no bar from an offset); the stats CSV keeps the provenance."""
+    from types import SimpleNamespace
+
+    import matplotlib.collections as mc
+
+    from vfilib.reports.grids import difference_figure, save_grid_report
+    rng = np.random.default_rng(5)
+    scores = scores_table(rng, {"exp1c": 0.0, "exp1a": -0.5, "exp1f": 0.0})
+    stats = compare(scores, "exp1c", n_boot=1000)
+    rows = pd.DataFrame([{"experiment": e, "what": w, "seed": s, "params_M": 0.28, "samples": 120, "test_psnr": 31.0 + d,
+                          "test_ssim": 0.9, "val_psnr": 30.0, "train_seconds": 10.0, "gpu_seconds": np.nan,
+                          "test_set": "embedded clips test shots: easy 20, hard 20, centre crop 96", "commit": "abc1234",
+                          "device": "CPU", "profile": "cpu", "data": "embedded clips"}
+                         for e, w, d in (("exp1a", "Mamba2 only", -0.5), ("exp1c", "Hybrid", 0.0), ("exp1f", "CAB", 0.0))
+                         for s in range(3)])
+    spec = SimpleNamespace(table="phase1", results_dir=str(tmp_path), profile="cpu", seeds=3)
+    save_grid_report(SimpleNamespace(spec=spec, rows=rows), stats, "exp1c", "03", "Phase-1 ablations", smoke=True)
+    tex = (tmp_path / "tables" / "phase1_ablations.tex").read_text()
+    line_a = next(ln for ln in tex.splitlines() if ln.startswith("exp1a"))
+    line_f = next(ln for ln in tex.splitlines() if ln.startswith("exp1f"))
+    assert "]*" in line_a and "]*" not in line_f and "SMOKE" in tex and "seeds: 3" in tex
+    saved = pd.read_csv(tmp_path / "phase1_stats.csv")
+    assert set(saved["commit"]) == {"abc1234"} and (tmp_path / "figures" / "03_phase1_ablations.png").is_file()
+    fig = difference_figure({"1x": stats}, "t", "exp1c")
+    spans = [seg for c in fig.axes[0].collections if isinstance(c, mc.LineCollection) for seg in c.get_segments()]
+    want = stats[(stats["level"] == "all") & (stats["metric"] == "psnr")]
+    assert sorted(round(s[0][0], 6) for s in spans) == sorted(round(v, 6) for v in want["lo"])
+    assert sorted(round(s[1][0], 6) for s in spans) == sorted(round(v, 6) for v in want["hi"])

@@ -390,3 +390,16 @@ def test_a_finished_run_appends_its_result_row(cache, tmp_path):
     row = pd.read_csv(tmp_path / "phase1.csv").iloc[0]
     assert row["exp_name"] == "row" and row["config_hash"] == s["config_hash"] == cfg.config_hash()
     assert row["steps"] == 2 and row["crop"] == 32 and row["validation"].startswith("given dataset")
+
+
+def test_a_deadline_stops_the_run_with_a_checkpoint_and_no_result_row(cache, tmp_path):
+    """A grid's time limit reaches a run as a deadline: past it the run stops after its step, saves
+    last.pt (seconds and samples so far in it) and writes no result row: a stopped run is not the row."""
+    import time
+    data = Fixed(cache, n=4, size=32)
+    cfg = _cfg(tmp_path, max_steps=5, batch_size=2, deadline=time.time() - 1, results_csv=str(tmp_path / "p.csv"),
+               test_samples=1)
+    s = train(cfg, data, data)
+    state = ckpt.read(tmp_path / "t" / "last.pt")["state"]
+    assert s["steps"] == state["step"] == 1 and state["samples"] == 2 and state["seconds"] > 0
+    assert not (tmp_path / "p.csv").exists() and not (tmp_path / "t" / "test_scores.csv").exists()

@@ -45,5 +45,8 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    # (deterministic mode also fills every new empty tensor with NaN by default: a debugging aid that is
+    # not needed for identical results and costs a write of each new tensor, so it stays off)
+    torch.utils.deterministic.fill_uninitialized_memory = False
     if deterministic:
         torch.backends.cudnn.benchmark = False

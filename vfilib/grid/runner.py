@@ -58,13 +58,15 @@ class GridResult:
     rows: pd.DataFrame
     scores: pd.DataFrame
 
-    def compare(self, baseline: str, metric: str = "psnr", n_boot: int = 10000, conf: float = 0.95) -> pd.DataFrame:
-        """Each experiment against ``baseline``: mean difference and paired-bootstrap interval (:mod:`vfilib.eval.stats`)."""
+    def compare(self, baseline: str, metrics=("psnr", "ssim"), n_boot: int = 10000, conf: float = 0.95) -> pd.DataFrame:
+        """Each experiment against ``baseline`` on each metric: mean difference and paired-bootstrap interval,
+        overall and per level (:func:`vfilib.eval.stats.compare`)."""
         from ..eval.stats import compare
 
         if self.scores.empty:
             raise ValueError(f"{self.spec.table}: no test scores (settings test_samples = 0); nothing to compare")
-        return compare(self.scores, baseline, metric, "experiment", n_boot, conf)
+        return pd.concat([compare(self.scores, baseline, m, "experiment", n_boot, conf) for m in metrics],
+                         ignore_index=True)
 
 
 # ----------------------------------------------------------------------------- what is done
@@ -123,6 +125,10 @@ def run_grids(specs: list[GridSpec]) -> list[GridResult]:
     """The unfinished rows of all ``specs`` in one pool (the first spec's jobs, rows_per_gpu and deadline);
     raises :class:`GridIncomplete` naming the rows left (time limit) or failed, after recording the rest."""
     todo, starts = [r for spec in specs for r in plan(spec)], {}
+    held = [r.cfg.exp_name for r in todo if not r.spec.train]
+    if held:
+        print(f"[grid] {len(held)} row(s) not recorded and not trained here (train = False): {', '.join(held)}")
+        todo = [r for r in todo if r.spec.train]
     for k, r in enumerate(todo):
         if r.spec.start_from and not r.resume:            # a fresh row of a later phase: the previous phase's main run
             if id(r.spec) not in starts:
@@ -224,8 +230,9 @@ def collect(spec: GridSpec) -> tuple[GridResult, list[str]]:
     path = repo_path(spec.runs_dir) / "grids" / f"{spec.table}.json"
     atomic_write(path, lambda f: json.dump(status, f, indent=1))
     order = {e: k for k, e in enumerate(spec.experiments)}
-    if not rows.empty:
-        rows = rows.sort_values(["experiment", "seed"], key=lambda s: s.map(order) if s.name == "experiment" else s)
+    by_grid = lambda s: s.map(order) if s.name == "experiment" else s  # noqa: E731 (the grid's row order, then seed)
+    rows, scores = (df.sort_values(["experiment", "seed"], key=by_grid, kind="stable") if not df.empty else df
+                    for df in (rows, scores))
     return GridResult(spec, rows.reset_index(drop=True), scores.reset_index(drop=True)), left
 
 

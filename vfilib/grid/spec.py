@@ -49,6 +49,7 @@ class GridSpec:
     rows_per_gpu: int = 1             # rows sharing one GPU (jobs=0)
     deadline: float = 0.0             # > 0: rows running at this time (seconds since the epoch) save last.pt and stop
     skip_recorded: bool = False       # a row with its result and test scores in results/ is done even without its checkpoint
+    train: bool = True                # False: nothing trains; rows not recorded are named (tables from merged rows only)
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen)
@@ -119,13 +120,15 @@ def grid_specs(phase: int, experiments, preset: str = "tiny", steps: int | None 
                data: str | None = None, settings: dict | None = None, seeds: int = 1, budget_scale: int = 1,
                scaled=(), profile: str = "cpu", results_dir: str = "results", runs_dir: str = "runs",
                force: bool = False, jobs: int = 1, rows_per_gpu: int = 1, time_limit: float = 0.0,
-               skip_recorded: bool = False, start_from: str = "", resume: str | None = None) -> list[GridSpec]:
+               skip_recorded: bool = False, start_from: str = "", resume: str | None = None,
+               train: bool = True) -> list[GridSpec]:
     """The grids of an ablation notebook (its parameters by name): the grid itself, then with
     ``budget_scale`` > 1 the ``scaled`` rows again at that multiple of the budget; one deadline for all."""
     spec = GridSpec(tuple(experiments), phase=phase, preset=preset, steps=steps, samples=samples, data=data,
                     settings=settings or {}, resume=resume, start_from=start_from, seeds=seeds, profile=profile,
                     results_dir=str(results_dir), runs_dir=str(runs_dir), force=force, jobs=jobs,
-                    rows_per_gpu=rows_per_gpu, deadline=deadline_after(time_limit), skip_recorded=skip_recorded)
+                    rows_per_gpu=rows_per_gpu, deadline=deadline_after(time_limit), skip_recorded=skip_recorded,
+                    train=train)
     return [spec] + ([spec.scaled(budget_scale, scaled)] if budget_scale > 1 and scaled else [])
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 
@@ -46,7 +47,8 @@ def stars(stats: pd.DataFrame, level: str = "all", metric: str = "psnr") -> pd.D
 def latex_frame(rows: pd.DataFrame, stats: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """The LaTeX table's body: one line per experiment (the baseline's difference column empty)."""
     summ = row_summary(rows).merge(stars(stats), on="experiment", how="left")
-    summ = summ.merge(stars(stats, metric="ssim"), on="experiment", how="left").fillna({"d_psnr": "", "d_ssim": ""})
+    summ = summ.merge(stars(stats, metric="ssim"), on="experiment", how="left")
+    summ[["d_psnr", "d_ssim"]] = summ[["d_psnr", "d_ssim"]].astype(object).fillna("")
     psnr = [f"{m:.3f}" + (f" ± {sd:.3f}" if sd == sd else "") for m, sd in zip(summ["test_psnr"], summ["test_psnr_sd"])]
     return pd.DataFrame({"row": summ["experiment"], "what": summ["what"], "params (M)": summ["params_M"].map("{:.2f}".format),
                          "seeds": summ["seeds"], "test PSNR (dB)": psnr, "SSIM": summ["test_ssim"].map("{:.4f}".format),
@@ -60,7 +62,7 @@ def save_grid_report(result, stats: pd.DataFrame, baseline: str, prefix: str, ti
     prov = rows[[c for c in ("commit", "device", "profile") if c in rows]].drop_duplicates()
     stats = stats.assign(**{c: " / ".join(map(str, prov[c].dropna().unique())) for c in prov})
     paths = [write_table(stats, results / f"{spec.table}_stats.csv")]
-    budget = (f"{int(rows['samples'].iloc[0]):,} training samples a row" if "samples" in rows and rows["samples"].notna().any()
+    budget = (f"{int(rows['samples'].max()):,} training samples a row" if "samples" in rows and rows["samples"].notna().any()
               else "")
     test = str(rows["test_set"].dropna().iloc[0]) if "test_set" in rows and rows["test_set"].notna().any() else "no test set"
     caption = (f"{title}: test scores (mean over seeds) and the difference to {baseline} with its 95 % paired-bootstrap "
@@ -96,6 +98,7 @@ def difference_figure(stats: dict[str, pd.DataFrame], title: str, baseline: str,
         ax.set_title(f"{level} ({n} triplets)", fontsize=9)
         ax.set_xlabel(f"{metric.upper()} - {baseline}" + (" (dB)" if metric == "psnr" else ""))
         ax.grid(True, axis="x", alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
     axes[0][0].set_yticks(range(len(variants)), variants)
     axes[0][0].invert_yaxis()
     if len(stats) > 1:
