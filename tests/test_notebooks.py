@@ -82,7 +82,7 @@ def test_committed_rows_never_decide_what_runs_and_rows_share_a_gpu(work, capsys
     monkeypatch.setattr("vfilib.grid.runner.visible_gpus", lambda: ["0"])
     rows = run_grid(grid(work, ["exp1a"], 4, jobs=0, rows_per_gpu=2)).rows
     out = capsys.readouterr().out
-    assert "exp1a_tiny_s0 (config" in out and "started (GPU 0, 2 rows share it" in out and "done after" in out
+    assert "exp1a_tiny_s0 (config" in out and "started (GPU 0, 2 rows share it" in out and "ended after" in out
     assert rows["exp_name"].tolist() == ["exp1a_tiny_s0"] and (work["runs"] / "exp1a_tiny_s0" / "last.pt").is_file()
     assert rows["device_share"].tolist() == [2] and rows["gpu_seconds"].isna().all()
     assert "exp1a_tiny_s0" in (work["runs"] / "grids" / "logs" / "exp1a_tiny_s0.log").read_text()

@@ -324,7 +324,7 @@ def _reap(proc, info, free: list, failed: list, stopped: list) -> None:
         failed.append(f"{label}: {reason} ({log})")
         print(f"[grid] {label}: FAILED after {took:.0f} s: {reason}", flush=True)
     else:
-        print(f"[grid] {label}: {'stopped' if label in stopped else 'done'} after {took:.0f} s", flush=True)
+        print(f"[grid] {label}: {'interrupted' if label in stopped else 'ended'} after {took:.0f} s", flush=True)
 
 
 def _stop(live: dict) -> None:
