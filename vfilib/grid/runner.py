@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from ..train.testset import test_table
 from .spec import GridSpec
 
 MIN_ROW_SECONDS = 90.0     # a row is not started with less time than this left before the deadline
-GRACE_SECONDS = 60.0       # rows still running this long after the deadline are interrupted (SIGINT)
+GRACE_SECONDS = 60.0       # rows still running this long after the deadline are stopped (SIGTERM)
 
 
 class GridIncomplete(RuntimeError):
@@ -278,8 +277,8 @@ def run_parallel(tasks: list[tuple[str, list[str], Path]], slots: list[dict[str,
                  deadline: float = 0.0, min_start: float = 0.0, grace: float = GRACE_SECONDS) -> tuple[list[str], list[str]]:
     """Run ``(label, argv, log)`` tasks, as many at once as there are slots, each with its slot's environment
     and its output appended to its log. None starts within ``min_start`` seconds of ``deadline``; those still
-    running ``grace`` seconds after it are interrupted. Returns ("label: reason (log)" of each failed task,
-    labels of those not started or interrupted). Ctrl-C (or any error here) interrupts the running ones."""
+    running ``grace`` seconds after it are stopped (SIGTERM). Returns ("label: reason (log)" of each failed task,
+    labels of those not started or stopped). Ctrl-C (or any error here) stops the running ones."""
     pending, free, live, failed, stopped = list(tasks), list(range(len(slots))), {}, [], []
     try:
         while pending or live:
@@ -293,8 +292,8 @@ def run_parallel(tasks: list[tuple[str, list[str], Path]], slots: list[dict[str,
             if deadline and time.time() > deadline + grace:
                 for proc, (label, *_rest) in live.items():
                     if label not in stopped:
-                        print(f"[grid] {label}: still running {grace:.0f} s past the time limit: interrupted", flush=True)
-                        proc.send_signal(signal.SIGINT)
+                        print(f"[grid] {label}: still running {grace:.0f} s past the time limit: stopped", flush=True)
+                        proc.terminate()
                         stopped.append(label)
             for proc in [p for p in live if p.poll() is not None]:
                 _reap(proc, live.pop(proc), free, failed, stopped)
@@ -328,8 +327,10 @@ def _reap(proc, info, free: list, failed: list, stopped: list) -> None:
 
 
 def _stop(live: dict) -> None:
+    """Stop the running rows: SIGTERM (a row started in the background ignores SIGINT), then SIGKILL. Files
+    stay whole (atomic writes, locks die with their process); a row resumes from its last checkpoint."""
     for proc in live:
-        proc.send_signal(signal.SIGINT)
+        proc.terminate()
     for proc in live:
         try:
             proc.wait(timeout=30)
