@@ -6,10 +6,17 @@
 
 # %% tags=["parameters"]
 results_dir = "results"
-profile = "cpu"
-erf_size = 128         # side of the crop used for the receptive-field maps
+profile = "auto"              # cpu | gpu | full (| h200 for 03, 05) | auto: gpu where CUDA is, else cpu
+# Parameters left None take the value of this profile in notebooks/profiles.toml (the next cell fills
+# them, exactly as `python -m vfilib.workbook run --profile ...` passes them); set one here to override.
+erf_size = None               # side of the crop used for the receptive-field maps
 clip_level = "easy"    # embedded benchmark level the frames come from
 widgets = True         # the interactive scan explorer (never shown in a batch run: vfilib.workbook.is_batch)
+
+# %%
+from vfilib.core.profile import use_profile
+
+use_profile(globals(), "01_stem_and_scan")
 
 # %%
 import matplotlib.pyplot as plt

@@ -1,44 +1,54 @@
 # %% [markdown]
 # # 02 · Train one configuration
-# One row of an ablation grid (`experiment`, see `vfilib.config`), any phase (`phase`, `resume` from an
-# earlier phase's checkpoint), any switch or run size in `settings` (fields of `TrainConfig` or
-# `ModelConfig`). The grids of notebooks 03, 05 and 06 run this notebook through papermill. The run
-# writes `runs/<exp_name>/` (checkpoints, TensorBoard, metrics.csv) and one row of
-# `results/phase<phase>.csv` with its config hash, data, steps, crop and validation set.
+# One row of an ablation grid (`experiment` at `seed`, see `vfilib.config`), any phase (`phase`, `resume` from
+# an earlier phase's checkpoint), any switch or run size in `settings` (fields of `TrainConfig` or
+# `ModelConfig`), the budget in optimizer `steps` or training `samples`. The config is made exactly as the
+# grids of notebooks 03, 05 and 06 make their rows (`vfilib.grid.GridSpec.row_config`), so a run made here is
+# a finished row there. The run writes `runs/<exp>_<preset>_s<seed>/` (checkpoints, TensorBoard,
+# metrics.csv, test_scores.csv) and one row of `results/phase<phase>.csv` (other profiles:
+# `phase<phase>_<profile>.csv`) with its config hash, seed, data, budget, validation and test scores.
 
 # %% tags=["parameters"]
 results_dir = "results"
 runs_dir = "runs"
-profile = "cpu"
+profile = "auto"              # cpu | gpu | full (| h200 for 03, 05) | auto: gpu where CUDA is, else cpu
+# Parameters left None take the value of this profile in notebooks/profiles.toml (the next cell fills
+# them, exactly as `python -m vfilib.workbook run --profile ...` passes them); set one here to override.
 experiment = "exp1c"          # a grid row: exp1a ... exp1i, exp2a ... exp2e, exp3a ... exp3d
-preset = "tiny"
+seed = 0
+preset = None
 phase = 1
-steps = 60                    # optimizer steps (0: epochs from settings)
-data = "embedded"             # embedded | film | live | vimeo | x4k | mixed (None: as the experiment says)
-resume = None                 # Phase 2/3: the checkpoint this run starts from
-settings = {}                 # e.g. {"crop": 48, "batch_size": 4, "use_ecab": False}
+steps = None                  # optimizer steps (0: epochs from settings)
+samples = 0                   # > 0: the budget in training samples instead (steps: samples / batch_size)
+data = None                   # embedded | film | live | vimeo | x4k | mixed (None: as the experiment says)
+resume = None                 # None: from scratch; Phase 2/3: the checkpoint this run starts from
+settings = None               # e.g. {"crop": 48, "batch_size": 4, "use_ecab": False, "test_samples": 4}
+
+# %%
+from vfilib.core.profile import use_profile
+
+use_profile(globals(), "02_phase1_train")
 
 # %%
 import pandas as pd
 import torch
 from IPython.display import display
 
-from vfilib.core.paths import repo_path
+from vfilib.grid import GridSpec
+from vfilib.grid.runner import run_row
 from vfilib.models.weights.checkpoint import load_model
 from vfilib.reports import figures as viz
 from vfilib.reports.figures import save_figure
-from vfilib.train import train
 from vfilib.train.data import build_sources
-from vfilib.train.experiments import experiment_config
 
-results_dir, runs_dir = repo_path(results_dir), repo_path(runs_dir)
-cfg = experiment_config(experiment, preset, steps=steps, data=data, phase=phase, resume=resume, out_dir=str(runs_dir),
-                        results_csv=str(results_dir / f"phase{phase}.csv"), **settings)
-print(experiment, "| config", cfg.config_hash())
+spec = GridSpec((experiment,), phase=phase, preset=preset, steps=steps, samples=samples, data=data, settings=settings,
+                resume=resume, profile=profile, results_dir=results_dir, runs_dir=runs_dir)
+cfg = spec.row_config(experiment, seed)
+print(cfg.exp_name, "| config", cfg.config_hash())
 display(pd.Series(cfg.model.to_dict(), name="model config").to_frame().T)
 
 # %%
-summary = train(cfg)
+summary = run_row(spec, experiment, seed)
 display(pd.Series(summary, name=cfg.exp_name).to_frame())
 
 # %% [markdown]
@@ -48,13 +58,13 @@ display(pd.Series(summary, name=cfg.exp_name).to_frame())
 model = load_model(summary["checkpoint"]) if summary["checkpoint"] else None
 if model is not None:
     _, val = build_sources(cfg, torch.device("cpu"))
-    samples = []
+    shown = []
     for s in val.samples[:3]:
         with torch.no_grad():
             kw = {"scale": cfg.scale} if cfg.scale != 1 else {}
             pred = model(s.i0[None], s.i1[None], s.t, **kw)[0]
-        samples.append({"I0": s.i0, "I1": s.i1, "gt": s.gt, "pred": pred, "name": s.name})
-    fig = viz.prediction_figure(samples, f"{cfg.exp_name}: validation samples after {summary['steps']} steps")
+        shown.append({"I0": s.i0, "I1": s.i1, "gt": s.gt, "pred": pred, "name": s.name})
+    fig = viz.prediction_figure(shown, f"{cfg.exp_name}: validation samples after {summary['steps']} steps")
     fig.savefig(cfg.run_dir / "samples.png", dpi=100, bbox_inches="tight")     # every run: in its folder
     if experiment in ("exp1c", "exp2c", "exp3d"):                               # the main ones: in results/
-        save_figure(fig, f"02_{cfg.exp_name}_samples", results_dir)
+        save_figure(fig, f"02_{experiment}_{preset}_samples", results_dir)

@@ -8,12 +8,19 @@
 # %% tags=["parameters"]
 results_dir = "results"
 runs_dir = "runs"
-profile = "cpu"
-preset = "tiny"
-steps = 60
-data = "embedded"
-settings = {}
+profile = "auto"              # cpu | gpu | full (| h200 for 03, 05) | auto: gpu where CUDA is, else cpu
+# Parameters left None take the value of this profile in notebooks/profiles.toml (the next cell fills
+# them, exactly as `python -m vfilib.workbook run --profile ...` passes them); set one here to override.
+preset = None
+steps = None
+data = None
+settings = None
 level = "hard"                # embedded benchmark level of the example pair
+
+# %%
+from vfilib.core.profile import use_profile
+
+use_profile(globals(), "04_phase2_flow")
 
 # %%
 import torch
@@ -23,10 +30,13 @@ from vfilib.data.datasets import snu_film
 from vfilib.models.weights.checkpoint import load_model
 from vfilib.reports import figures as viz
 from vfilib.reports.figures import save_figure
-from vfilib.workbook import main_checkpoint
+from vfilib.grid import GridSpec, main_checkpoint
 
-phase1 = main_checkpoint("exp1c", preset, 1, steps, data, settings, None, results_dir, runs_dir, profile)
-phase2 = main_checkpoint("exp2c", preset, 2, steps, data, settings, phase1, results_dir, runs_dir, profile)
+grid = GridSpec(("exp1c",), phase=1, preset=preset, steps=steps, data=data, settings=settings, profile=profile,
+                results_dir=results_dir, runs_dir=runs_dir)
+phase1 = main_checkpoint(grid, "exp1c")
+phase2 = main_checkpoint(GridSpec(("exp2c",), phase=2, preset=preset, steps=steps, data=data, settings=settings,
+                                  resume=phase1, profile=profile, results_dir=results_dir, runs_dir=runs_dir), "exp2c")
 print("Phase 1:", phase1, "\nPhase 2:", phase2)
 
 # %% [markdown]

@@ -1,36 +1,65 @@
 # %% [markdown]
 # # 05 · The Phase-2 ablation grid (Exp-2a ... Exp-2e)
-# Every row resumes the Phase-1 main checkpoint; Exp-2a evaluates it as is (no training step), Exp-2b ...
-# 2e train. Exp-2e distils from RIFE HDv3's flows (FlowFormer++ has no offline weights).
+# Every row starts from the Phase-1 main checkpoint (`start_from`: Exp-1c, seed 0, trained first with the same
+# settings and budget when it is not finished); Exp-2a evaluates it as is (no training step), Exp-2b ... 2e
+# train, at `seeds` seeds each, and are scored on the same held-out test triplets. Each variant is compared
+# with the main configuration (Exp-2c) with a 95 % paired-bootstrap interval over triplets and seeds.
+# Exp-2e distils from RIFE HDv3's flows (FlowFormer++ has no offline weights). Grids, time limits, resuming
+# and the lent GPU: as in notebook 03.
 
 # %% tags=["parameters"]
 results_dir = "results"
 runs_dir = "runs"
-profile = "cpu"
-experiments = ["exp2a", "exp2b", "exp2c", "exp2d", "exp2e"]
-preset = "tiny"
-steps = 60
-data = "embedded"
-settings = {}
+profile = "auto"              # cpu | gpu | full (| h200 for 03, 05) | auto: gpu where CUDA is, else cpu
+# Parameters left None take the value of this profile in notebooks/profiles.toml (the next cell fills
+# them, exactly as `python -m vfilib.workbook run --profile ...` passes them); set one here to override.
+experiments = None            # None: every row of vfilib.config.PHASE2_EXPERIMENTS
+preset = None
+steps = None
+samples = None
+data = None
+settings = None
+seeds = None
+budget_scale = None
+scaled = ["exp2b", "exp2c"]
+start_from = "exp1c"          # the Phase-1 row (seed 0) every row starts from
 force = False
-jobs = 1                      # rows at once: 1 in order, N > 1 in N processes (each on its own GPU where
-                              # there are GPUs, else on its share of the cores), 0 one per GPU
-smoke = True
+jobs = None
+rows_per_gpu = None
+time_limit = 0
+skip_recorded = None
+train = None
+smoke = None
+
+# %%
+from vfilib.core.profile import use_profile
+
+use_profile(globals(), "05_phase2_ablations")
 
 # %%
 from IPython.display import display
 
-from vfilib.reports.figures import grid_figure, save_figure
-from vfilib.reports.tables import label_experiments, latex_table
-from vfilib.workbook import main_checkpoint, run_grid
+from vfilib.grid import grid_specs, run_grids
+from vfilib.reports.grids import difference_figure, save_grid_report
+from vfilib.reports.figures import save_figure
 
-phase1 = main_checkpoint("exp1c", preset, 1, steps, data, settings, None, results_dir, runs_dir, profile)
-table = label_experiments(run_grid(experiments, preset, 2, steps, data, settings, phase1, results_dir, runs_dir,
-                                   force, profile, jobs), preset)
-display(table[["experiment", "what", "params_M", "val_psnr", "val_ssim", "steps", "evaluate_only", "data", "validation"]])
-latex_table(table[["experiment", "what", "params_M", "val_psnr", "val_ssim"]].rename(columns={
-    "params_M": "params (M)", "val_psnr": "PSNR (dB)", "val_ssim": "SSIM"}), "phase2_ablations",
-    f"Phase-2 ablations ({preset} preset, {steps} steps; Exp-2a: no step).", results_dir, rows=table, smoke=smoke,
-    profile=profile)
-fig = grid_figure(table, "exp2c", f"Phase-2 ablations: {preset} preset, {steps} steps, {table['data'].iloc[-1]}", smoke)
-save_figure(fig, "05_phase2_ablations", results_dir, vector=True)
+specs = grid_specs(2, experiments, preset=preset, steps=steps, samples=samples, data=data, settings=settings,
+                   seeds=seeds, budget_scale=budget_scale, scaled=scaled, profile=profile, results_dir=results_dir,
+                   runs_dir=runs_dir, force=force, jobs=jobs, rows_per_gpu=rows_per_gpu, time_limit=time_limit,
+                   skip_recorded=skip_recorded, start_from=start_from, train=train)
+results = run_grids(specs)
+for result in results:
+    display(result.rows[["experiment", "seed", "what", "params_M", "evaluate_only", "samples", "test_psnr",
+                         "test_ssim", "val_psnr", "train_seconds", "gpu_seconds", "config_hash"]])
+
+# %%
+stats = {}
+for result in results:
+    label = f"{result.spec.table}: {result.rows['samples'].max():,} samples a row"
+    stats[label] = result.compare("exp2c")
+    save_grid_report(result, stats[label], "exp2c", "05",
+                     f"Phase-2 ablations ({preset} preset, {profile} profile; Exp-2a: no step)", smoke)
+    display(stats[label][stats[label]["level"] == "all"])
+if len(results) > 1:
+    fig = difference_figure(stats, f"Phase-2 ablations at {budget_scale}x the budget", "exp2c", smoke)
+    save_figure(fig, f"05_{specs[0].table}_budget", results_dir, vector=True)

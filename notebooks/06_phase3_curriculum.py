@@ -8,37 +8,45 @@
 # %% tags=["parameters"]
 results_dir = "results"
 runs_dir = "runs"
-profile = "cpu"
-experiments = ["exp3a", "exp3b", "exp3c", "exp3d"]
-preset = "tiny"
-steps = 60
-data = "embedded"             # None: as each experiment says (x4k / mixed, with VFILIB_X4K and VFILIB_VIMEO)
-settings = {"scale": 0.5}
+profile = "auto"              # cpu | gpu | full (| h200 for 03, 05) | auto: gpu where CUDA is, else cpu
+# Parameters left None take the value of this profile in notebooks/profiles.toml (the next cell fills
+# them, exactly as `python -m vfilib.workbook run --profile ...` passes them); set one here to override.
+experiments = None            # None: every row of vfilib.config.PHASE3_EXPERIMENTS
+preset = None
+steps = None
+data = None                   # embedded | film | live | vimeo | x4k | mixed (x4k and mixed read VFILIB_X4K, VFILIB_VIMEO)
+settings = None
 force = False
-jobs = 1                      # rows at once: 1 in order, N > 1 in N processes (each on its own GPU where
+jobs = None                   # rows at once: 1 in order, N > 1 in N processes (each on its own GPU where
                               # there are GPUs, else on its share of the cores), 0 one per GPU
-smoke = True
+smoke = None
+
+# %%
+from vfilib.core.profile import use_profile
+
+use_profile(globals(), "06_phase3_curriculum")
 
 # %%
 from IPython.display import display
 
+from vfilib.grid import GridSpec, main_checkpoint, run_grid
 from vfilib.reports import figures as viz
 from vfilib.reports.figures import grid_figure, save_figure
-from vfilib.reports.tables import label_experiments, latex_table
-from vfilib.workbook import main_checkpoint, run_grid
+from vfilib.reports.tables import latex_table
 
 base = {k: v for k, v in settings.items() if k != "scale"}
-phase1 = main_checkpoint("exp1c", preset, 1, steps, data, base, None, results_dir, runs_dir, profile)
-phase2 = main_checkpoint("exp2c", preset, 2, steps, data, base, phase1, results_dir, runs_dir, profile)
-table = label_experiments(run_grid(experiments, preset, 3, steps, data, settings, phase2, results_dir, runs_dir,
-                                   force, profile, jobs), preset)
+common = dict(preset=preset, steps=steps, data=data, profile=profile, results_dir=results_dir, runs_dir=runs_dir)
+phase1 = main_checkpoint(GridSpec(("exp1c",), phase=1, settings=base, **common), "exp1c")
+phase2 = main_checkpoint(GridSpec(("exp2c",), phase=2, settings=base, resume=phase1, **common), "exp2c")
+grid = GridSpec(experiments, phase=3, settings=settings, resume=phase2, force=force, jobs=jobs, **common)
+table = run_grid(grid).rows
 display(table[["experiment", "what", "val_psnr", "val_ssim", "steps", "crop", "scale", "data", "validation"]])
 latex_table(table[["experiment", "what", "crop", "scale", "val_psnr", "val_ssim"]].rename(columns={
-    "val_psnr": "PSNR (dB)", "val_ssim": "SSIM"}), "phase3_ablations",
+    "val_psnr": "PSNR (dB)", "val_ssim": "SSIM"}), f"{grid.table}_ablations",
     f"Phase-3 ablations ({preset} preset, {steps} steps; crop = the crop actually trained at the end).", results_dir,
     rows=table, smoke=smoke, profile=profile)
 fig = grid_figure(table, "exp3d", f"Phase-3 ablations: {preset} preset, {steps} steps, {table['data'].iloc[-1]}", smoke)
-save_figure(fig, "06_phase3_ablations", results_dir, vector=True)
+save_figure(fig, f"06_{grid.table}_ablations", results_dir, vector=True)
 
 # %% [markdown]
 # ## The curriculum (seed 001, 4.3.1): crop 256 -> 384 -> 512 and the X-TRAIN gap grow with progress

@@ -8,13 +8,20 @@
 # %% tags=["parameters"]
 results_dir = "results"
 runs_dir = "runs"
-profile = "cpu"
-bench = "embedded"
+profile = "auto"              # cpu | gpu | full (| h200 for 03, 05) | auto: gpu where CUDA is, else cpu
+# Parameters left None take the value of this profile in notebooks/profiles.toml (the next cell fills
+# them, exactly as `python -m vfilib.workbook run --profile ...` passes them); set one here to override.
+bench = None
 path = None                      # dataset root; None: environment variable / prepared folder
 checkpoints = []                 # vfilib checkpoints (empty: the shipped model and the phases' main runs)
-peers = None                     # None: every peer of vfilib.eval.peers.PEERS (the shipped model: below)
-max_samples = 6                  # per split, evenly spaced (0: all)
-lpips = None                     # "alex" | "vgg"
+peers = None                  # None: every peer of vfilib.eval.peers.PEERS (the shipped model: below)
+max_samples = None            # per split, evenly spaced (0: all)
+lpips = None                     # None: no LPIPS; "alex" | "vgg"
+
+# %%
+from vfilib.core.profile import use_profile
+
+use_profile(globals(), "07_benchmarks")
 
 # %%
 from pathlib import Path

@@ -7,13 +7,20 @@
 
 # %% tags=["parameters"]
 results_dir = "results"
-profile = "cpu"
-presets = ["tiny", "small"]
-variants = []                    # Phase-1 experiment ids of the first preset, e.g. ["exp1a", "exp1b"]
-resolutions = ["256"]
-dtypes = ["fp32"]
-iters = 3
-grid = False                     # CUDA: also the fp32/bf16 x eager/compiled grid of presets[0] (+ 4K, flow at 0.25)
+profile = "auto"              # cpu | gpu | full (| h200 for 03, 05) | auto: gpu where CUDA is, else cpu
+# Parameters left None take the value of this profile in notebooks/profiles.toml (the next cell fills
+# them, exactly as `python -m vfilib.workbook run --profile ...` passes them); set one here to override.
+presets = None
+variants = None               # Phase-1 experiment ids of the first preset, e.g. ["exp1a", "exp1b"]
+resolutions = None
+dtypes = None
+iters = None
+grid = None                   # CUDA: also the fp32/bf16 x eager/compiled grid of presets[0] (+ 4K, flow at 0.25)
+
+# %%
+from vfilib.core.profile import use_profile
+
+use_profile(globals(), "08_speed_memory")
 
 # %%
 import pandas as pd

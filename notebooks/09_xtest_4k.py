@@ -7,14 +7,21 @@
 # %% tags=["parameters"]
 results_dir = "results"
 runs_dir = "runs"
-profile = "cpu"
-preset = "tiny"
-checkpoint = None                  # default: the Phase-3 main run, else the Phase-2 main run, else the shipped model
+profile = "auto"              # cpu | gpu | full (| h200 for 03, 05) | auto: gpu where CUDA is, else cpu
+# Parameters left None take the value of this profile in notebooks/profiles.toml (the next cell fills
+# them, exactly as `python -m vfilib.workbook run --profile ...` passes them); set one here to override.
+preset = None
+checkpoint = None                  # None: the Phase-3 main run, else the Phase-2 main run, else the shipped model
 xtest_path = None                  # X4K1000FPS root; None: the embedded clips
-scale = 0.5                        # flow working scale of the vfilib model (0.5 for 2K, 0.25 for 4K)
+scale = None                  # flow working scale of the vfilib model (0.5 for 2K, 0.25 for 4K)
 max_samples = 7                    # per split (one 8x window is 7 targets)
-peers = None                       # None: frame blend and every peer with published weights (HDv3 bisects)
-video_frames = 9                   # input frames of the before/after video
+peers = None                  # None: frame blend and every peer with published weights (HDv3 bisects)
+video_frames = None           # input frames of the before/after video
+
+# %%
+from vfilib.core.profile import use_profile
+
+use_profile(globals(), "09_xtest_4k")
 
 # %%
 from pathlib import Path
@@ -32,7 +39,7 @@ from vfilib.reports.figures import save_figure
 from vfilib.reports.tables import latex_table
 
 results_dir, runs_dir = repo_path(results_dir), repo_path(runs_dir)
-found = [p for p in (runs_dir / f"exp3d_{preset}" / "last.pt", runs_dir / f"exp2c_{preset}" / "last.pt") if p.is_file()]
+found = [p for p in (runs_dir / f"exp3d_{preset}_s0" / "last.pt", runs_dir / f"exp2c_{preset}_s0" / "last.pt") if p.is_file()]
 ckpt = checkpoint or (str(found[0]) if found else None)       # None: the shipped weights
 ours = from_checkpoint(ckpt)
 ours.name = f"vfilib {Path(ckpt).parent.name}" if ckpt else "vfilib"

@@ -10,23 +10,30 @@
 # %% tags=["parameters"]
 results_dir = "results"
 runs_dir = "runs"
-profile = "cpu"
-preset = "tiny"
-frames = [2, 4]                  # the windows compared (N)
-steps = 30                       # optimizer steps of every arm (the same budget)
-data = "embedded"                # training data (live: the live-action shots, frame bank)
-init = None                      # the 2-frame weights every arm starts from (None: a 2-frame base run first)
-base_steps = 30                  # steps of that base run
-settings = {}                    # TrainConfig / ModelConfig fields, e.g. {"crop": 48, "batch_size": 4}
-bench = "embedded"               # benchmark of part 2 (its N-frame form: context frames from the shots)
-max_samples = 8                  # per level (0: all)
-crop = 96                        # centre crop for parts 2 and 3 (0: whole frames)
-peers = ["blend", "dis"]         # 2-frame peers beside the arms (part 3)
-seq_factors = [2, 4, 8, 16]
-seq_shots = 2
-seq_max_frames = 17              # frames per shot (1 + a multiple of the largest factor)
-halving = False                  # also the arms by halving (t = 0.5 steps, each with its window), as the video tool
+profile = "auto"              # cpu | gpu | full (| h200 for 03, 05) | auto: gpu where CUDA is, else cpu
+# Parameters left None take the value of this profile in notebooks/profiles.toml (the next cell fills
+# them, exactly as `python -m vfilib.workbook run --profile ...` passes them); set one here to override.
+preset = None
+frames = None                 # the windows compared (N)
+steps = None                  # optimizer steps of every arm (the same budget)
+data = None                   # training data (live: the live-action shots, frame bank)
+init = None                   # the 2-frame weights every arm starts from (None: a 2-frame base run first)
+base_steps = None             # steps of that base run
+settings = None               # TrainConfig / ModelConfig fields, e.g. {"crop": 48, "batch_size": 4}
+bench = None                  # benchmark of part 2 (its N-frame form: context frames from the shots)
+max_samples = None            # per level (0: all)
+crop = None                   # centre crop for parts 2 and 3 (0: whole frames)
+peers = None                  # 2-frame peers beside the arms (part 3)
+seq_factors = None
+seq_shots = None
+seq_max_frames = None         # frames per shot (1 + a multiple of the largest factor)
+halving = None                # also the arms by halving (t = 0.5 steps, each with its window), as the video tool
 device = None                    # None: cuda where there is a GPU, else cpu
+
+# %%
+from vfilib.core.profile import use_profile
+
+use_profile(globals(), "10_nframe")
 
 # %%
 import torch

@@ -4,6 +4,7 @@
     python scripts/pack_device_data.py --out .devdata_a --sources pose2sim_single_cam2 idtracker_a --rife
     python scripts/pack_device_data.py --out .devdata_v --clip bbb_1080p --seconds 20   # a stream-copied excerpt
     python scripts/pack_device_data.py --out .devdata_t --splits test --skip smolcat --no-rife   # test shots' videos
+    python scripts/pack_device_data.py --test 16 --test_crop 256    # + the grids' test triplets (issue 30)
 
 The default pack holds the prepared live set's manifest and triplet lists, the source videos of its train
 and val shots (largest first, to the budget; test-only clips stay here), the RIFE HDv3 weights and the
@@ -11,6 +12,10 @@ commit. Everything that travels to the device counts towards its 64 MiB limit, t
 so larger sets go in several packs carried by calls back to back: on the device, `scripts/device_env.sh`
 merges every `.devdata*/` it finds into `.devstore/`, which stays while the machine is warm.
 The command prints what this pack and the tracked files weigh together.
+
+``--test N --test_crop C``: the test triplets an ablation grid scores (N a level, picked as
+``vfilib.train.testset`` picks them), centre-cropped to C as lossless PNG, with test lists naming only
+them, so a grid on the device scores exactly the triplets it would here (the test shots' videos stay here).
 """
 from __future__ import annotations
 
@@ -49,6 +54,27 @@ def excerpt(src: Path, dst: Path, seconds: float) -> None:
             out.mux(packet)
 
 
+def pack_test(live: Path, out: Path, per_level: int, crop: int) -> int:
+    """The grids' test triplets, centre-cropped, under ``out/live``; returns the number of frames written."""
+    import cv2
+
+    from vfilib.eval.benchmark import centre_crop
+    from vfilib.train.testset import picked
+
+    frames = set()
+    (out / "live").mkdir(parents=True, exist_ok=True)
+    for level, trips in picked(live, per_level).items():
+        (out / "live" / f"test-{level}.txt").write_text("\n".join(" ".join(t) for t in trips) + "\n")
+        frames.update(p for t in trips for p in t)
+    for rel in sorted(frames):
+        img = cv2.imread(str(live / rel), cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise SystemExit(f"--test: {live / rel} is missing or unreadable; prepare the live set first")
+        (out / "live" / rel).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(out / "live" / rel), centre_crop(img.transpose(2, 0, 1), crop).transpose(1, 2, 0))
+    return len(frames)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=".devdata", help="the pack folder (git-ignored: .devdata*)")
@@ -60,6 +86,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--rife", action=argparse.BooleanOptionalAction, default=None,
                     help="include the RIFE HDv3 weights (default: only in the live pack)")
+    ap.add_argument("--test", type=int, default=0, help="also the grids' test triplets: this many a level")
+    ap.add_argument("--test_crop", type=int, default=256, help="their centre crop (the grid's test_crop)")
     ap.add_argument("--no_weights", action="store_true",
                     help="count the tracked files without weights/vfilib.pt (moved out of the tree for this call)")
     ap.add_argument("--splits", nargs="+", default=["train", "val"],
@@ -102,6 +130,8 @@ def main() -> None:
         for f in [live / "manifest.json", *live.glob("*-*.txt")]:
             shutil.copy(f, out / "live" / f.name)
         needed = {s["clip"] for s in manifest["shots"] if s["split"] in args.splits} - set(args.skip)
+    if args.test:
+        print(f"test triplets: {pack_test(live, out, args.test, args.test_crop)} frames, centre crop {args.test_crop}")
     packed = lambda: sum(f.stat().st_size for f in out.rglob("*") if f.is_file())   # noqa: E731
     budget = args.budget_mb * 1e6 if args.budget_mb else LIMIT - repo - packed() - 2 * 2**20
     total = 0

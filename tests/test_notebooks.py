@@ -12,7 +12,8 @@ import pytest
 pytest.importorskip("papermill")
 jupytext = pytest.importorskip("jupytext")
 
-from vfilib.workbook import NOTEBOOKS, ORDER, NotebookFailed, execute, profiles, run_grid  # noqa: E402
+from vfilib.grid import GridSpec, run_grid  # noqa: E402
+from vfilib.workbook import NOTEBOOKS, ORDER, NotebookFailed, execute, profiles  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 TINY = {"crop": 32, "batch_size": 2, "val_samples": 2, "val_crop": 64, "perceptual_weight": 0.0}
@@ -52,60 +53,87 @@ def test_02_row_records_how_it_was_measured_and_paths_resolve_from_the_root(work
     execute("02_phase1_train", {"experiment": "exp1c", "steps": 4, "settings": TINY, "results_dir": str(work["results"]),
                                 "runs_dir": str(work["runs"])}, out_dir=work["nb"])
     row = pd.read_csv(work["results"] / "phase1.csv").iloc[0]
-    assert row["exp_name"] == "exp1c_tiny" and row["steps"] == 4 and row["crop"] == 32
+    assert row["exp_name"] == "exp1c_tiny_s0" and row["seed"] == 0 and row["steps"] == 4 and row["crop"] == 32
     assert len(row["config_hash"]) == 12 and "embedded" in row["data"] and "val" in row["validation"]
+    assert row["profile"] == "cpu" and row["samples"] == 8
     assert not (NOTEBOOKS / "results").exists() and not (NOTEBOOKS / "runs").exists()
 
 
+def grid(work, experiments, steps, **kw):
+    return GridSpec(tuple(experiments), steps=steps, data="embedded", settings=TINY, results_dir=str(work["results"]),
+                    runs_dir=str(work["runs"]), **kw)
+
+
 def test_grid_reuses_a_run_only_with_the_same_config(work, capsys):
-    rows = run_grid(["exp1a", "exp1c"], "tiny", 1, 4, "embedded", TINY, results_dir=work["results"], runs=work["runs"])
+    rows = run_grid(grid(work, ["exp1a", "exp1c"], 4)).rows
     out = capsys.readouterr().out
-    assert "exp1c_tiny: finished" in out and "exp1a_tiny (config" in out          # exp1c from the test above
-    assert sorted(rows["exp_name"]) == ["exp1a_tiny", "exp1c_tiny"]
-    rows = run_grid(["exp1c"], "tiny", 1, 5, "embedded", TINY, results_dir=work["results"], runs=work["runs"])
-    assert "exp1c_tiny (config" in capsys.readouterr().out and rows["steps"].tolist() == [5]   # other length: runs
+    assert "exp1c_tiny_s0: done" in out and "exp1a_tiny_s0 (config" in out          # exp1c from notebook 02 above
+    assert sorted(rows["exp_name"]) == ["exp1a_tiny_s0", "exp1c_tiny_s0"]
+    rows = run_grid(grid(work, ["exp1c"], 5)).rows
+    assert "exp1c_tiny_s0 (config" in capsys.readouterr().out and rows["steps"].tolist() == [5]   # other length: runs
 
 
-def test_committed_rows_never_decide_what_runs(work, capsys):
-    """A results row without its checkpoint (a fresh clone) is not taken as a finished run. (Run here
-    with jobs=2: the row goes through `python -m vfilib.workbook execute` in a process of its own.)"""
+def test_committed_rows_never_decide_what_runs_and_rows_share_a_gpu(work, capsys, monkeypatch):
+    """A results row without its checkpoint (a fresh clone) is not taken as a finished run. (Run here with
+    jobs=0 and rows_per_gpu=2 on one fake GPU: the row goes through `python -m vfilib.grid row` in a process
+    of its own and records that it shared its device with another row; on this CPU it has no GPU seconds.)"""
     import shutil
-    shutil.rmtree(work["runs"] / "exp1a_tiny")
-    rows = run_grid(["exp1a"], "tiny", 1, 4, "embedded", TINY, results_dir=work["results"], runs=work["runs"], jobs=2)
+    shutil.rmtree(work["runs"] / "exp1a_tiny_s0")
+    monkeypatch.setattr("vfilib.grid.runner.visible_gpus", lambda: ["0"])
+    rows = run_grid(grid(work, ["exp1a"], 4, jobs=0, rows_per_gpu=2)).rows
     out = capsys.readouterr().out
-    assert "exp1a_tiny (config" in out and "started (CPU" in out and "done in" in out
-    assert rows["exp_name"].tolist() == ["exp1a_tiny"] and (work["runs"] / "exp1a_tiny" / "last.pt").is_file()
-    assert (work["runs"] / "notebooks" / "02_phase1_train_exp1a_tiny.ipynb").is_file()
+    assert "exp1a_tiny_s0 (config" in out and "started (GPU 0, 2 rows share it" in out and "ended after" in out
+    assert rows["exp_name"].tolist() == ["exp1a_tiny_s0"] and (work["runs"] / "exp1a_tiny_s0" / "last.pt").is_file()
+    assert rows["device_share"].tolist() == [2] and rows["gpu_seconds"].isna().all()
+    assert "exp1a_tiny_s0" in (work["runs"] / "grids" / "logs" / "exp1a_tiny_s0.log").read_text()
+    assert json.loads((work["runs"] / "grids" / "phase1.json").read_text())["complete"]
 
 
 def test_grid_slots_give_each_row_a_gpu_or_a_share_of_the_cores():
-    from vfilib.workbook import grid_slots
+    from vfilib.grid import grid_slots
     assert [s["CUDA_VISIBLE_DEVICES"] for s in grid_slots(0, gpus=["0", "1", "3"])] == ["0", "1", "3"]
     assert [s["CUDA_VISIBLE_DEVICES"] for s in grid_slots(4, gpus=["2", "5"])] == ["2", "5", "2", "5"]
+    two = grid_slots(0, gpus=["0", "1"], rows_per_gpu=3)                    # 3 rows on each of 2 GPUs
+    assert [s["CUDA_VISIBLE_DEVICES"] for s in two] == ["0", "1"] * 3 and {s["VFILIB_DEVICE_SHARE"] for s in two} == {"3"}
+    assert [s["VFILIB_DEVICE_SHARE"] for s in grid_slots(3, gpus=["0", "1"])] == ["2", "1", "2"]
     cpu = grid_slots(2, gpus=[], cpus=8)
     assert len(cpu) == 2 and all(s["OMP_NUM_THREADS"] == "4" and s["CUDA_VISIBLE_DEVICES"] == "" for s in cpu)
     assert grid_slots(3, gpus=[], cpus=2)[0]["OMP_NUM_THREADS"] == "1"      # never 0 threads
-    assert len(grid_slots(0, gpus=[], cpus=2)) == 1                          # no GPUs: rows in order
+    assert len(grid_slots(0, gpus=[], cpus=2, rows_per_gpu=4)) == 1          # no GPUs: rows in order
     with pytest.raises(ValueError, match="jobs=-1"):
         grid_slots(-1, gpus=[])
 
 
 def test_parallel_rows_keep_going_past_a_failure_and_name_it(tmp_path):
     import sys
-    from vfilib.workbook import run_parallel
+    from vfilib.grid import run_parallel
     ok = [sys.executable, "-c", "import os; print('threads', os.environ['OMP_NUM_THREADS'])"]
-    bad = [sys.executable, "-c", "import sys; print('[workbook] FAILED: cell 3 broke', file=sys.stderr); sys.exit(1)"]
+    bad = [sys.executable, "-c", "import sys; print('[grid] FAILED: cell 3 broke', file=sys.stderr); sys.exit(1)"]
     tasks = [("a", ok, tmp_path / "a.log"), ("b", bad, tmp_path / "b.log"), ("c", ok, tmp_path / "c.log")]
-    failed = run_parallel(tasks, [{"OMP_NUM_THREADS": "3"}, {"OMP_NUM_THREADS": "3"}], poll=0.05)
-    assert failed == [f"b: cell 3 broke ({tmp_path / 'b.log'})"]
-    assert (tmp_path / "a.log").read_text() == (tmp_path / "c.log").read_text() == "threads 3\n"   # c waited for a slot
+    failed, stopped = run_parallel(tasks, [{"OMP_NUM_THREADS": "3"}, {"OMP_NUM_THREADS": "3"}], poll=0.05)
+    assert failed == [f"b: cell 3 broke ({tmp_path / 'b.log'})"] and stopped == []
+    assert (tmp_path / "a.log").read_text().endswith("threads 3\n") and "threads 3" in (tmp_path / "c.log").read_text()
+
+
+def test_parallel_rows_stop_at_the_deadline(tmp_path):
+    """Past the deadline no row starts; one still running after the grace is interrupted, and neither
+    counts as failed (the next call resumes them)."""
+    import sys
+    import time
+    from vfilib.grid import run_parallel
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    tasks = [("a", sleeper, tmp_path / "a.log"), ("b", sleeper, tmp_path / "b.log")]
+    t0 = time.time()
+    failed, stopped = run_parallel(tasks, [{}], poll=0.05, deadline=time.time() + 1.0, min_start=0.5, grace=0.5)
+    assert failed == [] and stopped == ["b", "a"] and time.time() - t0 < 20
+    assert not (tmp_path / "b.log").exists()
 
 
 def test_interrupting_a_parallel_grid_stops_its_rows(tmp_path, monkeypatch):
     import os
     import sys
     import time
-    from vfilib.workbook import run_parallel
+    from vfilib.grid import run_parallel
     pid_file, real_sleep = tmp_path / "pid", time.sleep
 
     def interrupt(_):                      # Ctrl-C while the row runs
@@ -113,7 +141,7 @@ def test_interrupting_a_parallel_grid_stops_its_rows(tmp_path, monkeypatch):
             real_sleep(0.05)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("vfilib.workbook._pause", interrupt)
+    monkeypatch.setattr("vfilib.grid.runner._pause", interrupt)
     row = [sys.executable, "-c", f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"]
     with pytest.raises(KeyboardInterrupt):
         run_parallel([("row", row, tmp_path / "row.log")], [{}, {}])

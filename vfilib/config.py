@@ -272,6 +272,8 @@ NFRAME_EXPERIMENTS: tuple[Experiment, ...] = (
 )
 
 ALL_EXPERIMENTS = PHASE1_EXPERIMENTS + PHASE2_EXPERIMENTS + PHASE3_EXPERIMENTS + NFRAME_EXPERIMENTS
+#: The rows of each phase's grid (notebooks 03, 05, 06 run all of them unless given a subset).
+PHASE_EXPERIMENTS = {1: PHASE1_EXPERIMENTS, 2: PHASE2_EXPERIMENTS, 3: PHASE3_EXPERIMENTS}
 
 
 def experiment(exp_id: str) -> Experiment:

@@ -9,8 +9,8 @@ without outputs (JupyterLab opens either as a notebook). Executed copies go to `
 kernels start in ``notebooks/``, as in JupyterLab, and every path a notebook writes resolves from
 the repository root. Profiles are data: ``notebooks/profiles.toml``.
 
-A grid row is done only when its run folder holds a checkpoint made with the same config hash and
-step count (:func:`vfilib.train.experiments.finished`); committed ``results/`` never decide what runs.
+The ablation grids of notebooks 03, 05 and 06 run through :mod:`vfilib.grid` (rows at once per GPU,
+time limits, resume, per-triplet test scores, merging calls from a lent GPU).
 """
 from __future__ import annotations
 
@@ -19,18 +19,15 @@ import contextlib
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 
 from .core.io import atomic_write
 from .core.paths import REPO_ROOT, repo_path, runs_dir
 from .core.profile import ENV as profile_env, profiles
-from .core.tables import provenance, read_table
+from .core.tables import provenance
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 ORDER = ("01_stem_and_scan", "02_phase1_train", "03_phase1_ablations", "04_phase2_flow", "05_phase2_ablations",
@@ -73,6 +70,7 @@ def execute(name: str, parameters: dict | None = None, out_dir: Path | None = No
     os.environ["VFILIB_BATCH"] = "1"          # interactive widgets stay off in batch runs
     if (parameters or {}).get("profile"):     # the kernel's rows and figures say which profile made them
         os.environ[profile_env] = parameters["profile"]
+    os.environ["PYTHONPATH"] = kernel_path()  # the kernel imports this tree's vfilib, wherever it starts
     try:
         with kernel_stderr_to(out_dir / f"{name}{tag}.kernel.log"):
             pm.execute_notebook(str(src), str(out), parameters=parameters or {}, cwd=str(NOTEBOOKS),
@@ -86,6 +84,13 @@ def execute(name: str, parameters: dict | None = None, out_dir: Path | None = No
                                  f"(profile cell_timeout); executed copy: {out}") from None
         raise NotebookFailed(f"notebook {name} stopped: {type(e).__name__}: {e}") from None
     return out
+
+
+def kernel_path() -> str:
+    """``PYTHONPATH`` with the repository root first: a kernel started in ``notebooks/`` imports this
+    tree's vfilib (not another copy installed in the environment, nor none in a plain clone)."""
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(REPO_ROOT)]
+    return os.pathsep.join([str(REPO_ROOT), *rest])
 
 
 @contextlib.contextmanager
@@ -122,143 +127,6 @@ def _cell_of(src: Path, message: str) -> str:
 def is_batch() -> bool:
     """True inside a workbook run (no one is there to use a widget)."""
     return os.environ.get("VFILIB_BATCH") == "1"
-
-
-# ----------------------------------------------------------------------------- grids
-def run_grid(experiments: list[str], preset: str, phase: int = 1, steps: int | None = None, data: str | None = None,
-             settings: dict | None = None, resume: str | None = None, results_dir: str | Path = "results",
-             runs: str | Path = "runs", force: bool = False, profile: str = "cpu", jobs: int = 1) -> pd.DataFrame:
-    """Train each grid row through notebook 02 unless its run is finished (same config hash and steps);
-    return the rows of ``results/phase<phase>.csv`` made with exactly these configs.
-
-    ``jobs``: rows at once. 1: one after the other in this process. N > 1: N processes, each row on a
-    GPU of its own where there are GPUs (round robin), else on its share of the CPU cores. 0: one row
-    per visible GPU (1 without GPUs). A failed row does not stop the others; the grid then raises,
-    naming every failed row and its log."""
-    from .train.experiments import experiment_config, finished
-
-    results_dir, runs = repo_path(results_dir), repo_path(runs)
-    hashes, todo = [], []
-    for exp in experiments:
-        cfg = experiment_config(exp, preset, steps=steps, data=data, phase=phase, resume=resume, out_dir=str(runs),
-                                **(settings or {}))
-        hashes.append(cfg.config_hash())
-        if not force and finished(cfg):
-            print(f"[grid] {cfg.exp_name}: finished ({cfg.run_dir / 'last.pt'}, config {hashes[-1]}), not re-run")
-            continue
-        todo.append((exp, cfg.exp_name, hashes[-1]))
-    slots = grid_slots(jobs)
-    out_dir = runs / "notebooks"
-    params = lambda exp: {"experiment": exp, "preset": preset, "phase": phase, "steps": steps, "data": data,  # noqa: E731
-                          "resume": resume, "settings": settings or {}, "results_dir": str(results_dir),
-                          "runs_dir": str(runs), "profile": profile}
-    if len(slots) > 1 and todo:
-        print(f"[grid] {len(todo)} row(s), {len(slots)} at once", flush=True)
-        failed = run_parallel([(f"{name} (config {h})",
-                                execute_argv("02_phase1_train", params(exp), out_dir, f"_{exp}_{preset}"),
-                                out_dir / f"02_phase1_train_{exp}_{preset}.log") for exp, name, h in todo], slots)
-        if failed:
-            raise NotebookFailed(f"{len(failed)} of {len(todo)} grid row(s) failed: " + "; ".join(failed))
-    else:
-        for exp, name, h in todo:
-            print(f"[grid] {name} (config {h}) ...", flush=True)
-            execute("02_phase1_train", params(exp), out_dir=out_dir, tag=f"_{exp}_{preset}")
-    table = read_table(results_dir / f"phase{phase}.csv")
-    if table.empty or "config_hash" not in table:
-        raise NotebookFailed(f"{results_dir}/phase{phase}.csv has no rows of this grid")
-    rows = table[table["config_hash"].isin(hashes)].drop_duplicates("config_hash", keep="last")
-    missing = sorted(set(hashes) - set(rows["config_hash"]))
-    if missing:
-        raise NotebookFailed(f"finished runs without their result rows in phase{phase}.csv: configs {missing}; "
-                             "re-run with force=True")
-    return rows
-
-
-def visible_gpus() -> list[str]:
-    """CUDA devices this process may use, as CUDA_VISIBLE_DEVICES names them."""
-    import torch
-
-    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    names = [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
-    return (names or [str(i) for i in range(n)])[:n]
-
-
-def grid_slots(jobs: int, gpus: list[str] | None = None, cpus: int | None = None) -> list[dict[str, str]]:
-    """The environment of each of the grid's parallel places: ``CUDA_VISIBLE_DEVICES`` of one GPU each
-    (jobs=0: one place per GPU; more jobs than GPUs share them round robin), or without GPUs the CPU
-    cores split evenly (``OMP_NUM_THREADS``)."""
-    if jobs < 0:
-        raise ValueError(f"jobs={jobs}: use 1 (rows in order), N > 1 (N at once) or 0 (one per GPU)")
-    gpus = visible_gpus() if gpus is None else gpus
-    jobs = jobs or max(1, len(gpus))
-    if gpus:
-        return [{"CUDA_VISIBLE_DEVICES": gpus[i % len(gpus)]} for i in range(jobs)]
-    threads = str(max(1, (cpus or os.cpu_count() or 1) // jobs))
-    return [{"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "CUDA_VISIBLE_DEVICES": ""}] * jobs
-
-
-def _where(slot: dict[str, str]) -> str:
-    gpu = slot.get("CUDA_VISIBLE_DEVICES")
-    return f"GPU {gpu}" if gpu else f"CPU, {slot.get('OMP_NUM_THREADS', '?')} thread(s)"
-
-
-def execute_argv(name: str, parameters: dict, out_dir: Path, tag: str) -> list[str]:
-    """The command that runs :func:`execute` in a process of its own."""
-    return [sys.executable, "-m", "vfilib.workbook", "execute", name, "--params", json.dumps(parameters),
-            "--out_dir", str(out_dir), "--tag", tag]
-
-
-def _pause(seconds: float) -> None:
-    time.sleep(seconds)
-
-
-def run_parallel(tasks: list[tuple[str, list[str], Path]], slots: list[dict[str, str]], poll: float = 0.5) -> list[str]:
-    """Run ``(label, argv, log)`` tasks, as many at once as there are slots, each with its slot's
-    environment and its output in its log; returns "label: reason (log)" for every task that failed.
-    Ctrl-C (or any error here) interrupts the running ones and waits for them to stop."""
-    pending, free, live, failed = list(tasks), list(range(len(slots))), {}, []
-    try:
-        while pending or live:
-            while pending and free:
-                (label, argv, log), slot = pending.pop(0), free.pop(0)
-                log.parent.mkdir(parents=True, exist_ok=True)
-                with open(log, "wb") as fh:
-                    proc = subprocess.Popen(argv, cwd=REPO_ROOT, env={**os.environ, **slots[slot]}, stdout=fh,
-                                            stderr=subprocess.STDOUT)
-                live[proc] = (label, log, slot, time.perf_counter())
-                print(f"[grid] {label}: started ({_where(slots[slot])}; log {log})", flush=True)
-            _pause(poll)
-            for proc in [p for p in live if p.poll() is not None]:
-                label, log, slot, t0 = live.pop(proc)
-                free.append(slot)
-                took = time.perf_counter() - t0
-                if proc.returncode:
-                    lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
-                    reason = lines[-1].removeprefix("[workbook] FAILED: ") if lines else f"exit code {proc.returncode}"
-                    failed.append(f"{label}: {reason} ({log})")
-                    print(f"[grid] {label}: FAILED after {took:.0f} s: {reason}", flush=True)
-                else:
-                    print(f"[grid] {label}: done in {took:.0f} s", flush=True)
-    finally:
-        for proc in live:
-            proc.send_signal(signal.SIGINT)
-        for proc in live:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    return failed
-
-
-def main_checkpoint(exp: str, preset: str, phase: int, steps: int | None, data: str | None, settings: dict,
-                    resume: str | None, results_dir, runs, profile: str = "cpu") -> str:
-    """The checkpoint of a phase's main run (Exp-1c, Exp-2c), trained first if it is not finished."""
-    from .train.experiments import experiment_config, finished
-
-    run_grid([exp], preset, phase, steps, data, settings, resume, results_dir, runs, profile=profile)
-    cfg = experiment_config(exp, preset, steps=steps, data=data, phase=phase, resume=resume,
-                            out_dir=str(repo_path(runs)), **settings)
-    return str(finished(cfg))
 
 
 # ----------------------------------------------------------------------------- the whole workbook
@@ -333,7 +201,7 @@ def main(argv=None) -> int:
     p.add_argument("--profile", default="cpu", choices=names)
     c = sub.add_parser("collect", help="write results/INDEX.md")
     c.add_argument("--results_dir", default="results")
-    e = sub.add_parser("execute", help="one notebook with parameters (what a parallel grid row runs)")
+    e = sub.add_parser("execute", help="one notebook with parameters, in a process of its own")
     e.add_argument("name", help=f"one of: {', '.join(ORDER)}")
     e.add_argument("--params", default="{}", help="JSON object of the notebook's parameters")
     e.add_argument("--out_dir", default=None, help="where the executed copy goes (default runs/notebooks)")

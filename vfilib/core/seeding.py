@@ -24,12 +24,17 @@ def py_rng(*parts) -> random.Random:
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
-    """Seed Python, NumPy and torch's global generators (code that does not take a stream)."""
+    """Seed Python, NumPy and torch's global generators (code that does not take a stream), and switch
+    torch's deterministic algorithms on or off (a process-wide setting: set both ways, so one run's
+    choice never leaks into the next run of the same process)."""
     import torch
 
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    # (deterministic mode also fills every new empty tensor with NaN by default: a debugging aid that is
+    # not needed for identical results and costs a write of each new tensor, so it stays off)
+    torch.utils.deterministic.fill_uninitialized_memory = False
     if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False

@@ -75,10 +75,11 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     return atomic_write(path, lambda f: df.to_csv(f, index=False))
 
 
-#: Provenance columns are text even when they look like numbers: a short commit hash of digits only
-#: ("5023965") or of the form "1234e56" would otherwise come back as an int or a float (and be
-#: written back that way on the next append).
-TEXT_COLUMNS = {"commit": str, "device": str, "torch": str, "date": str, "profile": str}
+#: Provenance and key columns are text even when they look like numbers: a short commit or config hash
+#: of digits only ("5023965") or of the form "1234e56" would otherwise come back as an int or a float
+#: (and be written back that way on the next append, and match no key).
+TEXT_COLUMNS = {"commit": str, "device": str, "torch": str, "date": str, "config_hash": str, "triplet": str,
+                "exp_name": str, "profile": str}
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:

@@ -54,15 +54,6 @@ def latex_table(df: pd.DataFrame, name: str, caption: str, results_dir: str | Pa
     return atomic_write(repo_path(results_dir) / "tables" / f"{name}.tex", lambda f: f.write(text))
 
 
-def label_experiments(table: pd.DataFrame, preset: str) -> pd.DataFrame:
-    """A grid's rows with ``experiment`` (id without the preset suffix) and ``what`` (its title)."""
-    from ..config import ALL_EXPERIMENTS
-
-    titles = {e.id: e.title for e in ALL_EXPERIMENTS}
-    table = table.assign(experiment=table["exp_name"].str.replace(f"_{preset}", "", regex=False))
-    return table.assign(what=table["experiment"].map(titles))
-
-
 def by_level(table: pd.DataFrame, value: str = "psnr", index: str = "method") -> pd.DataFrame:
     """Levels as columns in easy, medium, hard, extreme order (other splits after), plus the mean."""
     wide = table.pivot_table(index=index, columns="split", values=value)

@@ -9,6 +9,10 @@ Every field of :class:`TrainConfig` and of :class:`vfilib.config.ModelConfig` is
 name. Booleans take ``--flag`` / ``--no-flag``; ``--use_mhc`` (the seed's name of ``--residual``) alone means ``mhc``;
 ``--preset`` picks the model preset the ModelConfig flags modify; ``--experiment exp1f`` applies one
 row of the Phase-1 ablation grid.
+
+Exact resume: ``--resume runs/<exp>/last.pt`` continues a run bit for bit on the CPU (the default there
+is ``--deterministic``); on a GPU give ``--deterministic`` for that (it costs speed), else a resumed run
+agrees with an uninterrupted one to float rounding (about 1e-8 in the weights).
 """
 from __future__ import annotations
 
@@ -26,6 +30,13 @@ SKIP = {"model", "name"}
 #: Fields whose values are names of a registry: the flag offers exactly those.
 CHOICES = {"data": DATA_CHOICES, "amp": AMP_MODES, "backbone_mode": BACKBONE_MODES, "scan": SCAN_MODES,
            "residual": RESIDUAL_MODES, "flow": FLOW_MODES, "mamba_version": MAMBA_VERSIONS}
+HELP = {"deterministic": "bit-exact runs and resumes: the same seed gives the same weights in any process, and a "
+                         "run resumed from last.pt ends with the weights of one never stopped. Default: on the "
+                         "CPU yes; on a GPU no (there it costs speed, and mamba_ssm's Triton kernels are "
+                         "outside torch's deterministic algorithms: not measured bit-exact)",
+        "resume": "a checkpoint, a run folder or a run name; the run's own last.pt continues it exactly "
+                  "(see --deterministic)",
+        "time_limit": "stop after this many seconds of training, saving last.pt (resume with --resume)"}
 
 
 def _arg_type(tp):
@@ -47,12 +58,13 @@ def _add_fields(ap: argparse.ArgumentParser, cls, group: str) -> list[str]:
         tp, nargs = _arg_type(hints[f.name])
         names.append(f.name)
         if tp is bool:
-            g.add_argument(f"--{f.name}", action=argparse.BooleanOptionalAction, default=None)
+            g.add_argument(f"--{f.name}", action=argparse.BooleanOptionalAction, default=None, help=HELP.get(f.name))
         elif f.name == "residual":
             g.add_argument("--residual", "--use_mhc", dest="residual", nargs="?", const="mhc", default=None,
                            choices=RESIDUAL_MODES, help="--use_mhc (the seed's flag) alone means mhc")
         else:
-            g.add_argument(f"--{f.name}", type=tp, nargs=nargs, default=None, choices=CHOICES.get(f.name))
+            g.add_argument(f"--{f.name}", type=tp, nargs=nargs, default=None, choices=CHOICES.get(f.name),
+                           help=HELP.get(f.name))
     return names
 
 

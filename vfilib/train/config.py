@@ -21,8 +21,8 @@ DATA_CHOICES = tuple(TRAINING_SETS)
 
 #: TrainConfig fields that do not change what a run computes (bookkeeping, logging, placement).
 NOT_HASHED = ("exp_name", "out_dir", "resume", "log_every", "val_every", "ckpt_every", "dry_run", "device",
-              "results_csv", "progress", "num_workers", "stop_at", "time_limit", "data_path", "x4k_path",
-              "embedded_path", "reference")
+              "results_csv", "progress", "num_workers", "stop_at", "time_limit", "deadline", "data_path", "x4k_path",
+              "embedded_path", "reference", "test_samples", "test_crop", "device_share", "profile")
 #: Fields of the N-frame context (issue 29), left out of the hash of a 2-frame run: runs hashed before
 #: they existed keep their hash (and their finished grid rows).
 CONTEXT_FIELDS = ("context_dropout",)
@@ -42,6 +42,7 @@ class TrainConfig:
     max_steps: int = 0                # > 0: train for this many optimizer steps (overrides epochs)
     stop_at: int = 0                  # > 0: stop this invocation at that step (schedule unchanged; resume later)
     time_limit: float = 0.0           # > 0: stop this invocation after that many seconds, saving last.pt
+    deadline: float = 0.0             # > 0: stop this invocation at this time (seconds since the epoch), saving last.pt
     lr: float = 2e-4
     min_lr: float = 2e-5
     flow_lr_scale: float = 1.0        # the flow estimator's learning rate relative to lr (< 1 keeps a pretrained one close)
@@ -70,6 +71,8 @@ class TrainConfig:
     val_samples: int = 16             # per level for level-wise validation sets
     val_crop: int = 0                 # > 0: centre-crop validation frames (fast CPU checks)
     reference: str = ""               # a peer scored once on the same validation samples (e.g. rife_hdv3)
+    test_samples: int = 0             # > 0: a finished run is scored per triplet on this many test triplets a level
+    test_crop: int = 0                # > 0: centre crop of the test triplets (0: full frames)
     num_workers: int = 2
     # bookkeeping
     out_dir: str = ""                 # "" -> <repo>/runs
@@ -80,11 +83,13 @@ class TrainConfig:
     ckpt_every: int = 500
     max_bad_steps: int = 10
     seed: int = 0
-    deterministic: bool = False
+    deterministic: bool | None = None  # bit-exact runs and resumes; None: on the CPU yes, on a GPU no (see README)
     dry_run: bool = False             # a few steps, no checkpoint kept
     device: str | None = None
     results_csv: str | None = None    # append a summary row here when training ends
     progress: bool = True
+    device_share: int = 1             # runs training at once on this device (a row's GPU seconds: its seconds / this)
+    profile: str = ""                 # the workbook profile that made the run (provenance of its rows)
 
     def __post_init__(self) -> None:
         def bad(msg):
@@ -101,10 +106,11 @@ class TrainConfig:
         for name in ("batch_size", "epochs", "crop"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("max_steps", "stop_at", "warmup_steps", "freeze_backbone", "val_samples", "val_crop"):
+        for name in ("max_steps", "stop_at", "warmup_steps", "freeze_backbone", "val_samples", "val_crop", "test_samples",
+                     "test_crop"):
             if getattr(self, name) < 0:
                 bad(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("log_every", "val_every", "ckpt_every", "max_bad_steps"):
+        for name in ("log_every", "val_every", "ckpt_every", "max_bad_steps", "device_share"):
             if getattr(self, name) < 1:
                 bad(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0 < self.scale <= 1:

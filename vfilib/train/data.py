@@ -25,7 +25,7 @@ from ..data.curriculum import MixedSampler
 from ..data.datasets import collate
 from ..data.transforms import Augment
 from .config import TrainConfig
-from .sets import TRAINING_SETS
+from .sets import TRAINING_SETS, TrainSet
 
 DATA_LABELS = {name: entry.label for name, entry in TRAINING_SETS.items()}     # for result rows
 
@@ -176,11 +176,14 @@ class Validation:
 
 
 @torch.no_grad()
-def validate(model, val: Validation, device, amp_dtype=None, scale: float = 1.0) -> dict[str, float]:
-    """Mean PSNR / SSIM (matlab), overall and per level (keys ``psnr_<level>``). ``model``: a vfilib
-    model or any :class:`vfilib.eval.interpolators.Interpolator` (a peer scored on the same samples)."""
+def score_samples(model, val: Validation, device, amp_dtype=None, scale: float = 1.0,
+                  round_uint8: bool = False) -> list[dict]:
+    """PSNR / SSIM (matlab) of every sample: dicts with level, name, t, psnr, ssim. ``model``: a vfilib
+    model or any :class:`vfilib.eval.interpolators.Interpolator` (a peer scored on the same samples);
+    ``round_uint8``: the prediction is rounded to 8-bit levels first (what saving it as PNG does)."""
+    from ..eval.benchmark import centre_crop
     from ..eval.interpolators import Interpolator
-    from ..eval.metrics import psnr, ssim_matlab
+    from ..eval.metrics import psnr, quantize, ssim_matlab
     from ..eval.nframe import context_frames_of, narrow_context
 
     wants = context_frames_of(model)                     # N of an N-frame model (2: no context passed)
@@ -192,26 +195,31 @@ def validate(model, val: Validation, device, amp_dtype=None, scale: float = 1.0)
         fn = model
     was_training = model.training
     model.eval()
-    per: dict[str, list[tuple[float, float]]] = {}
+    out = []
     for s in val.samples:
-        i0, i1, gt = (x[None].to(device) for x in (s.i0, s.i1, s.gt))
+        i0, i1, gt = (centre_crop(x[None].to(device), val.crop) for x in (s.i0, s.i1, s.gt))
         ctx = narrow_context(s.context[None].to(device), wants) if s.context is not None and wants > 2 else None
-        if val.crop:
-            h, w = gt.shape[-2:]
-            y, x = max(0, (h - val.crop) // 2), max(0, (w - val.crop) // 2)
-            i0, i1, gt = (v[..., y:y + val.crop, x:x + val.crop] for v in (i0, i1, gt))
-            ctx = ctx[..., y:y + val.crop, x:x + val.crop] if ctx is not None else None
+        ctx = centre_crop(ctx, val.crop) if ctx is not None else None
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             kw = {"scale": scale} if scale != 1 else {}
             if ctx is not None:
                 kw["context"] = ctx
             pred = fn(i0, i1, s.t, **kw).float().clamp(0, 1)
-        per.setdefault(s.level, []).append((psnr(pred, gt).item(), ssim_matlab(pred, gt).item()))
+        pred = quantize(pred) if round_uint8 else pred
+        out.append({"level": s.level, "name": s.name, "t": s.t, "psnr": psnr(pred, gt).item(),
+                    "ssim": ssim_matlab(pred, gt).item()})
     model.train(was_training)
-    allv = [v for vs in per.values() for v in vs]
-    out = {"psnr": sum(p for p, _ in allv) / len(allv), "ssim": sum(s for _, s in allv) / len(allv)}
-    if len(per) > 1:
-        out.update({f"psnr_{lv}": sum(p for p, _ in vs) / len(vs) for lv, vs in per.items()})
+    return out
+
+
+def validate(model, val: Validation, device, amp_dtype=None, scale: float = 1.0) -> dict[str, float]:
+    """Mean PSNR / SSIM (matlab), overall and per level (keys ``psnr_<level>``) of :func:`score_samples`."""
+    rows = score_samples(model, val, device, amp_dtype, scale)
+    out = {"psnr": sum(r["psnr"] for r in rows) / len(rows), "ssim": sum(r["ssim"] for r in rows) / len(rows)}
+    levels = list(dict.fromkeys(r["level"] for r in rows))
+    if len(levels) > 1:
+        out.update({f"psnr_{lv}": sum(r["psnr"] for r in rows if r["level"] == lv) / sum(r["level"] == lv for r in rows)
+                    for lv in levels})
     return out
 
 

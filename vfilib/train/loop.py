@@ -12,7 +12,6 @@ in a new process too. Checkpoints carry both configs; they load with ``weights_o
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import math
 import time
@@ -22,7 +21,6 @@ from pathlib import Path
 
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
-from tqdm.auto import tqdm
 
 from ..config import amp_dtype as amp_dtype_of
 from ..core.paths import REPO_ROOT
@@ -35,6 +33,7 @@ from .config import TrainConfig
 from torch.utils.data import Dataset
 
 from .data import LoaderBatches, Validation, build_sources, validate
+from .log import MetricsLog
 from .losses import VFILoss
 from .phases import distill_loss, init_flow, load_teacher, start_weights, teacher_flow
 from .schedule import lr_at
@@ -53,6 +52,7 @@ class RunState:
     best_psnr: float = -math.inf
     samples: int = 0
     skipped: int = 0
+    seconds: float = 0.0       # wall seconds of training over every invocation (validation included)
 
 
 @dataclass
@@ -64,86 +64,163 @@ class Trainee:
     opt: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     state: RunState
+    resumed: bool = False      # continues this run's own checkpoint (not a start from another run's weights)
+
+
+@dataclass
+class Run:
+    """One invocation of a run: its config, placement, trainee, data, schedule length and log."""
+
+    cfg: TrainConfig
+    dist: D.DistInfo
+    device: torch.device
+    amp: torch.dtype | None
+    tr: Trainee
+    batches: object
+    val: Validation
+    reference: dict | None
+    total: int                 # the run's planned steps (the schedule's length)
+    end: int                   # where this invocation stops (dry run, stop_at)
+    log: MetricsLog | None
+    t_start: float = 0.0
+    first_step: int = 0
+    seconds_before: float = 0.0
+    skipped: torch.Tensor | None = None        # device-side counters (no host sync per step)
+    bad_in_row: torch.Tensor | None = None
+
+    def clock(self) -> None:
+        """Bring ``state.seconds`` up to now (before a checkpoint or the summary)."""
+        self.tr.state.seconds = self.seconds_before + time.perf_counter() - self.t_start
+
+    def out_of_time(self) -> bool:
+        cfg = self.cfg
+        return bool((cfg.time_limit and time.perf_counter() - self.t_start > cfg.time_limit)
+                    or (cfg.deadline and time.time() > cfg.deadline))
+
+
+def deterministic(cfg: TrainConfig, device: torch.device) -> bool:
+    """``cfg.deterministic``, or when it is None: on the CPU yes, on a GPU no."""
+    return device.type == "cpu" if cfg.deterministic is None else cfg.deterministic
 
 
 def train(cfg: TrainConfig, batches=None, val=None) -> dict:
     """Train (or, with ``evaluate_only``, just validate); returns a summary. ``batches`` / ``val``
     override the data of ``cfg.data`` (a batch source or a Dataset; a Validation or a Dataset)."""
+    run = start(cfg, batches, val)
+    val_metrics, trained_size = run_steps(run)
+    return finish(run, val_metrics, trained_size)
+
+
+def start(cfg: TrainConfig, batches=None, val=None) -> Run:
+    """Everything an invocation needs, restored from the run's checkpoint when it resumes itself."""
     dist_info, device = D.setup(cfg.device)
-    seed_everything(cfg.seed, cfg.deterministic)
-    amp = amp_dtype_of(cfg.amp)
-    run_dir = cfg.run_dir
+    seed_everything(cfg.seed, deterministic(cfg, device))
     if dist_info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        cfg.run_dir.mkdir(parents=True, exist_ok=True)
     tr = setup_model(cfg, device, dist_info.is_main)
-    state, model = tr.state, tr.model
     batches, val = setup_data(cfg, batches, val, device, dist_info)
     reference = reference_scores(cfg, val, device) if dist_info.is_main else None
-    loss_fn = VFILoss(cfg.perceptual_weight).to(device)
-    teacher = load_teacher(device) if cfg.distill_weight > 0 else None
     total = 0 if cfg.evaluate_only else cfg.max_steps or batches.steps_per_epoch * cfg.epochs
     end = 0 if cfg.evaluate_only else min(total, 3) if cfg.dry_run else total
     end = min(end, cfg.stop_at) if cfg.stop_at else end
-    log = MetricsLog(run_dir, cfg.progress, total, state.step, cfg.exp_name) if dist_info.is_main else None
+    log = (MetricsLog(cfg.run_dir, cfg.progress, total, tr.state.step, cfg.exp_name, tr.resumed)
+           if dist_info.is_main else None)
+    return Run(cfg, dist_info, device, amp_dtype_of(cfg.amp), tr, batches, val, reference, total, end, log,
+               time.perf_counter(), tr.state.step, tr.state.seconds)
 
-    net = DDP(model, find_unused_parameters=model.flow is not None) if dist_info.enabled else model
-    bad_in_row, skipped = torch.zeros((), device=device), torch.zeros((), device=device)
-    t_start, first_step, val_metrics, trained_size = time.perf_counter(), state.step, {}, None
-    rate_mark = (state.step, t_start)            # throughput over the last log interval, validation excluded
-    data = batches.iterate(state.step) if state.step < end else iter(())
-    while state.step < end:
-        step = state.step
-        lr = set_lr(tr.opt, cfg, step, total, batches.steps_per_epoch)
+
+def run_steps(run: Run) -> tuple[dict, tuple[int, int] | None]:
+    """The optimizer steps of this invocation, with logging, validation and checkpoints; returns the
+    last validation metrics and the crop trained on."""
+    cfg, tr, state, device = run.cfg, run.tr, run.tr.state, run.device
+    loss_fn = VFILoss(cfg.perceptual_weight).to(device)
+    teacher = load_teacher(device) if cfg.distill_weight > 0 else None
+    net = DDP(tr.model, find_unused_parameters=tr.model.flow is not None) if run.dist.enabled else tr.model
+    run.bad_in_row, run.skipped = torch.zeros((), device=device), torch.zeros((), device=device)
+    val_metrics, trained_size, rate_mark = {}, None, (state.step, run.t_start)
+    data = run.batches.iterate(state.step) if state.step < run.end else iter(())
+    while state.step < run.end:
+        lr = set_lr(tr.opt, cfg, state.step, run.total, run.batches.steps_per_epoch)
         batch = next(data)
-        i0, i1, gt, t = batch["I0"], batch["I1"], batch["gt"], batch["t"]
-        trained_size = tuple(i0.shape[-2:])        # the crop actually trained on (curriculum, small frames)
-        with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-            pred, aux = net(i0, i1, t, scale=cfg.scale, return_aux=True, context=batch.get("context"))
-        loss, parts = loss_fn(pred.float(), gt)
-        if teacher is not None:
-            parts["distill"] = distill_loss(aux["flow"].float(), teacher_flow(teacher, i0, i1, t, aux["flow"].shape[-2:]))
-            loss = loss + cfg.distill_weight * parts["distill"]
+        trained_size = tuple(batch["I0"].shape[-2:])       # the crop actually trained on (curriculum, small frames)
+        loss, parts = step_loss(run, net, loss_fn, teacher, batch)
         found = optimizer_step(tr, loss, cfg)       # skipped on the device when a gradient is not finite
-        skipped += found
-        bad_in_row = (bad_in_row + 1) * found
+        run.skipped += found
+        run.bad_in_row = (run.bad_in_row + 1) * found
         state.step += 1
-        state.samples += cfg.batch_size * dist_info.world_size
-
-        last = state.step == end
-        if state.step % min(cfg.log_every, cfg.max_bad_steps) == 0 or last:     # the only host syncs
-            check_divergence(cfg, state, skipped, bad_in_row, run_dir)
-        if log and (state.step % cfg.log_every == 0 or last):
-            now = time.perf_counter()
-            rate = (state.step - rate_mark[0]) * cfg.batch_size * dist_info.world_size / max(now - rate_mark[1], 1e-9)
-            rate_mark = (state.step, now)
-            log.train(state, loss, parts, lr, rate, size_label(trained_size))
-        out_of_time = cfg.time_limit and time.perf_counter() - t_start > cfg.time_limit
-        if log and (state.step % cfg.val_every == 0 or last or out_of_time):
-            val_metrics = validate(tr.ema or model, val, device, amp, cfg.scale)
-            log.val(state.step, val_metrics)
-            rate_mark = (state.step, time.perf_counter())
-            if val_metrics["psnr"] > state.best_psnr and beats_on_every_level(val_metrics, reference):
-                state.best_psnr = val_metrics["psnr"]
-                if not cfg.dry_run:
-                    save_checkpoint(run_dir / "best.pt", cfg, tr)
-        if log and not cfg.dry_run and (state.step % cfg.ckpt_every == 0 or last or out_of_time):
-            save_checkpoint(run_dir / "last.pt", cfg, tr)
-        if out_of_time:
-            print(f"[train] {cfg.exp_name}: time limit {cfg.time_limit:.0f} s reached at step {state.step}; "
-                  f"resume with --resume {run_dir / 'last.pt'}")
+        state.samples += cfg.batch_size * run.dist.world_size
+        rate_mark, val_metrics, stop = after_step(run, loss, parts, lr, rate_mark, trained_size, val_metrics)
+        if stop:
             break
+    return val_metrics, trained_size
 
-    if cfg.evaluate_only and log:
-        val_metrics = validate(tr.ema or model, val, device, amp, cfg.scale)
+
+def step_loss(run: Run, net, loss_fn, teacher, batch: dict):
+    """The training loss of one batch (and its parts), under autocast."""
+    i0, i1, gt, t = batch["I0"], batch["I1"], batch["gt"], batch["t"]
+    with torch.autocast(run.device.type, dtype=run.amp, enabled=run.amp is not None):
+        pred, aux = net(i0, i1, t, scale=run.cfg.scale, return_aux=True, context=batch.get("context"))
+    loss, parts = loss_fn(pred.float(), gt)
+    if teacher is not None:
+        parts["distill"] = distill_loss(aux["flow"].float(), teacher_flow(teacher, i0, i1, t, aux["flow"].shape[-2:]))
+        loss = loss + run.cfg.distill_weight * parts["distill"]
+    return loss, parts
+
+
+def after_step(run: Run, loss, parts, lr, rate_mark, trained_size, val_metrics):
+    """Divergence checks, the log, validation, checkpoints and the time limit after a step; returns the
+    new rate mark, the latest validation metrics and whether to stop."""
+    cfg, tr, state, log = run.cfg, run.tr, run.tr.state, run.log
+    last = state.step == run.end
+    if state.step % min(cfg.log_every, cfg.max_bad_steps) == 0 or last:     # the only host syncs
+        check_divergence(cfg, state, run.skipped, run.bad_in_row, cfg.run_dir)
+    if log and (state.step % cfg.log_every == 0 or last):
+        now = time.perf_counter()
+        rate = (state.step - rate_mark[0]) * cfg.batch_size * run.dist.world_size / max(now - rate_mark[1], 1e-9)
+        rate_mark = (state.step, now)
+        log.train(state, loss, parts, lr, rate, size_label(trained_size))
+    out_of_time = run.out_of_time()
+    if log and (state.step % cfg.val_every == 0 or last or out_of_time):
+        val_metrics = validate(tr.ema or tr.model, run.val, run.device, run.amp, cfg.scale)
         log.val(state.step, val_metrics)
-        if not cfg.dry_run:
-            save_checkpoint(run_dir / "last.pt", cfg, tr)     # the model as evaluated: what a later phase resumes
-    summary = summarize(cfg, state, first_step, time.perf_counter() - t_start, int(skipped.item()), total,
-                        val_metrics, val, size_label(trained_size), device, dist_info.world_size)
+        rate_mark = (state.step, time.perf_counter())
+        if val_metrics["psnr"] > state.best_psnr and beats_on_every_level(val_metrics, run.reference):
+            state.best_psnr = val_metrics["psnr"]
+            if not cfg.dry_run:
+                run.clock()
+                save_checkpoint(cfg.run_dir / "best.pt", cfg, tr)
+    if log and not cfg.dry_run and (state.step % cfg.ckpt_every == 0 or last or out_of_time):
+        run.clock()
+        save_checkpoint(cfg.run_dir / "last.pt", cfg, tr)
+    if out_of_time:
+        print(f"[train] {cfg.exp_name}: time limit reached at step {state.step} of {run.total}; "
+              f"resume with --resume {cfg.run_dir / 'last.pt'}", flush=True)
+    return rate_mark, val_metrics, out_of_time
+
+
+def finish(run: Run, val_metrics: dict, trained_size) -> dict:
+    """Evaluate-only validation, the test scores of a completed run, the summary and the result row
+    (a run stopped before its end writes no row: its numbers are not the row's)."""
+    cfg, tr, state, log = run.cfg, run.tr, run.tr.state, run.log
+    complete = cfg.evaluate_only or (run.total > 0 and state.step >= run.total)
+    if complete and log and not val_metrics:         # evaluate-only, or a finished run resumed to be recorded
+        val_metrics = validate(tr.ema or tr.model, run.val, run.device, run.amp, cfg.scale)
+        if cfg.evaluate_only:                        # (a recorded run's metrics.csv holds this validation already)
+            log.val(state.step, val_metrics)
+            if not cfg.dry_run:
+                save_checkpoint(cfg.run_dir / "last.pt", cfg, tr)     # the model as evaluated: what a later phase resumes
+    run.clock()
+    skipped = int(run.skipped.item()) if run.skipped is not None else 0
+    summary = summarize(cfg, state, run.first_step, time.perf_counter() - run.t_start, skipped, run.total,
+                        val_metrics, run.val, size_label(trained_size), run.device, run.dist.world_size)
+    if log and complete and cfg.test_samples and not cfg.dry_run:
+        from .testset import score_run
+
+        summary.update(score_run(cfg, tr.ema or tr.model, run.device, run.amp))
     if log:
         log.close(summary)
-        if cfg.results_csv and not cfg.dry_run:
-            append_rows(cfg.results_csv, [result_row(cfg, summary, val, device)], key=["exp_name", "config_hash"])
+        if cfg.results_csv and not cfg.dry_run and complete:
+            append_rows(cfg.results_csv, [result_row(cfg, summary, run.val, run.device)], key=["exp_name", "config_hash"])
     return summary
 
 
@@ -177,7 +254,7 @@ def setup_model(cfg: TrainConfig, device, is_main: bool) -> Trainee:
         state = RunState(**ck["state"])
         if ema is not None and ck.get("ema"):
             ema.load_state_dict(ck["ema"])
-    return Trainee(model, ema, opt, scaler, state)
+    return Trainee(model, ema, opt, scaler, state, same_run)
 
 
 def setup_data(cfg: TrainConfig, batches, val, device, dist_info):
@@ -259,7 +336,8 @@ def summarize(cfg, state, first_step, elapsed, skipped, total, val_metrics, val,
                **{k: v for k, v in val_metrics.items() if k.startswith("psnr_")},
                "best_psnr": state.best_psnr,
                "samples_per_s": (state.step - first_step) * cfg.batch_size * world / max(elapsed, 1e-9),
-               "train_seconds": elapsed, "run_dir": str(run_dir), "validation": val.describe(),
+               "train_seconds": elapsed, "seconds_total": state.seconds, "samples": state.samples,
+               "run_dir": str(run_dir), "validation": val.describe(),
                "crop": crop,
                "checkpoint": str(run_dir / "last.pt") if (run_dir / "last.pt").exists() else ""}
     if device.type == "cuda":
@@ -277,10 +355,15 @@ def result_row(cfg: TrainConfig, summary: dict, val, device) -> dict:
     row.update({k: getattr(m, k) for k in ("flow", "backbone_mode", "mamba_version", "scan", "use_ecab", "attn_gate",
                                            "residual", "window_size")})
     row["params_M"] = round(sum(p.numel() for p in build_model(m).parameters()) / 1e6, 3)
-    row.update({k: summary[k] for k in ("steps", "target_steps", "val_psnr", "val_ssim", "best_psnr", "samples_per_s")})
+    row.update({k: summary[k] for k in ("steps", "target_steps", "samples", "val_psnr", "val_ssim", "best_psnr")})
+    row["samples_per_s"] = round(summary["samples"] / summary["seconds_total"], 3) if summary["seconds_total"] else math.nan
+    row.update({k: summary.get(k, math.nan) for k in ("test_psnr", "test_ssim")})
+    row.update({"test_set": summary.get("test_set", ""), "train_seconds": round(summary["seconds_total"], 1),
+                "device_share": cfg.device_share,
+                "gpu_seconds": round(summary["seconds_total"] / cfg.device_share, 1) if device.type == "cuda" else math.nan})
     ckpt_path = Path(summary["checkpoint"]) if summary["checkpoint"] else None
     row.update({"evaluate_only": cfg.evaluate_only, "crop": summary["crop"], "batch_size": cfg.batch_size,
-                "amp": cfg.amp, "scale": cfg.scale, "seed": cfg.seed, "validation": val.describe(),
+                "amp": cfg.amp, "scale": cfg.scale, "seed": cfg.seed, "profile": cfg.profile, "validation": val.describe(),
                 "checkpoint": (ckpt_path.relative_to(REPO_ROOT).as_posix() if ckpt_path and ckpt_path.is_relative_to(REPO_ROOT)
                                else str(ckpt_path or ""))})
     row.update(provenance(device))
@@ -343,64 +426,13 @@ def _last_good(run_dir: Path) -> str:
 
 
 def resolve_resume(cfg: TrainConfig) -> Path:
-    """``resume`` may be a checkpoint file, a run folder, or an experiment name (its last.pt, else best.pt)."""
+    """``resume`` may be a checkpoint file, a run folder, or an experiment name (its last.pt, else best.pt);
+    none there: an error listing each path tried."""
     r = Path(cfg.resume)
     runs = Path(cfg.out_dir) if cfg.out_dir else cfg.run_dir.parent
-    for cand in (r, r / "last.pt", runs / r / "last.pt", r / "best.pt", runs / r / "best.pt"):
+    folders = [r] if r.is_absolute() or r.parent != Path(".") else [r, runs / r]
+    tried = list(dict.fromkeys([r] + [f / name for name in ("last.pt", "best.pt") for f in folders]))
+    for cand in tried:
         if cand.is_file():
             return cand
-    raise FileNotFoundError(f"resume: no checkpoint at {cfg.resume} (tried the file, <run>/last.pt, "
-                            f"{runs}/{cfg.resume}/last.pt and best.pt)")
-
-
-class MetricsLog:
-    """``metrics.csv`` (one row per log or validation), TensorBoard, a progress bar, ``summary.json``."""
-
-    FIELDS = ["step", "samples", "loss", "lap", "vgg", "distill", "lr", "samples_per_s", "crop", "skipped",
-              "val_psnr", "val_ssim", "val_levels"]
-
-    def __init__(self, run_dir: Path, progress: bool, total: int, initial: int, name: str):
-        from torch.utils.tensorboard import SummaryWriter
-
-        self.run_dir = run_dir
-        self.tb = SummaryWriter(str(run_dir / "tb"))
-        new = not (run_dir / "metrics.csv").is_file()
-        self.file = open(run_dir / "metrics.csv", "a", newline="")
-        self.csv = csv.DictWriter(self.file, self.FIELDS)
-        if new:
-            self.csv.writeheader()
-        self.bar = tqdm(total=total, initial=initial, disable=not progress, desc=name, unit="step")
-        self.samples = 0
-
-    def train(self, state: RunState, loss, parts: dict, lr: float, rate: float, crop: int) -> None:
-        loss_v = loss.item()
-        self.bar.update(state.step - self.bar.n)
-        self.bar.set_postfix(loss=f"{loss_v:.4f}", sps=f"{rate:.0f}")
-        self.samples = state.samples
-        self.tb.add_scalar("train/loss", loss_v, state.step)
-        self.tb.add_scalar("train/lr", lr, state.step)
-        self.tb.add_scalar("train/samples_per_s", rate, state.step)
-        row = {"step": state.step, "samples": state.samples, "loss": f"{loss_v:.6f}", "lr": f"{lr:.3e}",
-               "samples_per_s": f"{rate:.2f}", "crop": crop, "skipped": state.skipped}
-        for k, v in parts.items():
-            self.tb.add_scalar(f"train/{k}", v.item(), state.step)
-            row[k] = f"{v.item():.6f}"
-        self.csv.writerow(row)
-        self.file.flush()
-
-    def val(self, step: int, m: dict) -> None:
-        for k, v in m.items():
-            self.tb.add_scalar(f"val/{k}", v, step)
-        levels = {k[5:]: round(v, 4) for k, v in m.items() if k.startswith("psnr_")}
-        self.csv.writerow({"step": step, "samples": self.samples, "val_psnr": f"{m['psnr']:.4f}",
-                           "val_ssim": f"{m['ssim']:.5f}", "val_levels": json.dumps(levels) if levels else ""})
-        self.file.flush()
-        self.bar.write(f"[val] step {step}: PSNR {m['psnr']:.3f} dB" + (f" {levels}" if levels else ""))
-
-    def close(self, summary: dict) -> None:
-        self.bar.close()
-        self.tb.close()
-        self.file.close()
-        from ..core.io import atomic_write
-
-        atomic_write(self.run_dir / "summary.json", lambda f: json.dump(summary, f, indent=1, default=str))
+    raise FileNotFoundError(f"resume: no checkpoint at {cfg.resume}; tried:\n" + "\n".join(f"  {p}" for p in tried))
