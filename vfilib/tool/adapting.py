@@ -25,6 +25,9 @@ from .reader import frame_count, open_reader
 # adapt(make_peer(name), the first 12 frames of data/downloads/videos/bikes.mp4 (640x272),
 # AdaptConfig(steps=3, eval_triplets=0)) on one core (OMP_NUM_THREADS=1) of an AMD EPYC shared with other jobs
 CPU_STEP_S = {"vfilib": 46.0, "rife_hdv3": 5.0, "rife_v39": 1.1, "rife_425": 1.8}
+# the process's peak memory (GiB) of `vfilib interpolate bikes.mp4 --duration 1 --adapt --adapt_steps 2` on a CPU
+# (1.8 without --adapt): training keeps the activations of 4 crops for the backward pass
+CPU_PEAK_GIB = {"vfilib": 11.4}
 
 
 def cpu_note(name: str | None, cfg: AdaptConfig) -> str:
@@ -34,6 +37,8 @@ def cpu_note(name: str | None, cfg: AdaptConfig) -> str:
         minutes = cfg.steps * CPU_STEP_S[name] / 60
         note += (f"; {name} took {CPU_STEP_S[name]:g} s a step on one core of an AMD EPYC, so {cfg.steps} steps "
                  f"take about {minutes:.0f} min" if minutes >= 1 else f" ({CPU_STEP_S[name]:g} s a step for {name})")
+    if name in CPU_PEAK_GIB:
+        note += f"; it needs about {CPU_PEAK_GIB[name]:g} GiB of memory"
     return note + "; --adapt_seconds caps the time (the bar shows the time left)"
 
 
@@ -54,7 +59,7 @@ def adapt_to_clip(opts: Options, interp: Interpolator, reader) -> tuple[Interpol
         raise UsageError(f"--adapt: {interp.name} has no weights to adapt; these can: {', '.join(adaptable())} "
                          "(or --checkpoint)") from None
     cfg = adapt_config(opts)
-    if opts.model.device.type == "cpu" and not cfg.seconds:
+    if opts.model.device.type == "cpu":
         print(f"[vfilib] {cpu_note(opts.model.name, cfg)}", file=sys.stderr)
     t0 = perf_counter()
     second = open_reader(opts)
