@@ -225,3 +225,114 @@ def test_collect_runs_keeps_spread_consecutive_runs_and_marks_breaks():
     assert len(kept) == 5                                      # the memory budget, not max_frames
     kept, _ = A.collect_runs(iter([np.full((4, 6, 3), 257 * 200, np.uint16)] * 5), None)
     assert kept[0].dtype == np.uint8 and (kept[0] == 200).all()   # a deep source's frames as 8 bits
+
+
+# ----------------------------------------------------------------------------- the video tool: --adapt
+def tiny_interp():
+    return ModelInterpolator(build_model(preset("tiny")).eval(), name="tiny")
+
+
+def test_the_tool_adapts_on_the_runs_window_then_runs_the_copy(tmp_path, monkeypatch):
+    """``--adapt`` reads the run's window (--start / --duration) once more and gives adapt_stream its frames
+    and limits; the copy it returns is compiled (where asked) and runs every interval; --stats keeps its report."""
+    from test_interpolate import make_clip
+    from vfilib.data.video import VideoReader
+    from vfilib.tool import adapting, interpolate_file, pipeline
+
+    class Adapted(Blend):
+        calls = 0
+
+        def __call__(self, i0, i1, t, scale=1.0):
+            Adapted.calls += 1
+            return super().__call__(i0, i1, t, scale)
+
+    seen = {}
+
+    def fake_adapt_stream(interp, frames, n_frames, cfg, device, progress, max_frames):
+        seen.update(interp=interp, frames=[f.copy() for f in frames], n=n_frames, cfg=cfg, max_frames=max_frames)
+        return Adapted(), A.AdaptReport("tiny", str(device), len(seen["frames"]), 3, {"0.5": 3}, [], 0, steps=7)
+
+    real_compiled = pipeline.compiled
+    monkeypatch.setattr(adapting, "adapt_stream", fake_adapt_stream)
+    monkeypatch.setattr(pipeline, "compiled", lambda interp, m: seen.setdefault("compiled", real_compiled(interp, m)))
+    src = make_clip(tmp_path / "c.mp4", n=20)                       # 25 fps: the window 0.2 .. 0.6 s is frames 5..14
+    it = tiny_interp()
+    _, stats = interpolate_file(src, tmp_path / "o.mp4", it, start=0.2, duration=0.4, adapt=True, adapt_steps=7,
+                                adapt_seconds=30, adapt_frames=5, quiet=True)
+    window = [f.image for f in VideoReader(src, 0.2, 0.4)]
+    assert seen["interp"] is it and seen["n"] == len(window) == len(seen["frames"]) == 10
+    assert all(np.array_equal(a, b) for a, b in zip(seen["frames"], window))
+    cfg = seen["cfg"]
+    assert (cfg.steps, cfg.seconds, cfg.scale, cfg.amp, seen["max_frames"]) == (7, 30, 1.0, "fp32", 5)
+    assert isinstance(seen["compiled"], Adapted) and Adapted.calls == stats.interpolated == 9
+    assert stats.adapt["steps"] == 7 and stats.adapt["frames"] == 10 and stats.adapt["wall_seconds"] >= 0
+
+
+def test_the_tool_adapts_a_checkpoint_end_to_end(tmp_path, capsys):
+    """The command line with a tiny vfilib checkpoint: two real steps on the clip's 18 triplets (any t: spans of
+    2 and 4 in 8 frames), the cost printed, the report in the --stats file."""
+    import json
+
+    from test_interpolate import make_clip, probe
+    from vfilib.models.weights.checkpoint import save
+    from vfilib.tool import main
+
+    model = build_model(preset("tiny"))
+    save(tmp_path / "m.pt", {"model_config": model.cfg.to_dict(), "model": model.state_dict()})
+    src = make_clip(tmp_path / "c.mp4", n=8)
+    code = main([str(src), "--checkpoint", str(tmp_path / "m.pt"), "--adapt", "--adapt_steps", "2", "--quiet",
+                 "-o", str(tmp_path / "o.mp4"), "--stats", str(tmp_path / "s.json")])
+    assert code == 0 and len(probe(tmp_path / "o.mp4")[0]) == 16
+    report = json.loads((tmp_path / "s.json").read_text())["adapt"]
+    assert (report["steps"], report["samples"], report["frames"], report["triplets"]) == (2, 8, 8, 6 + 4 * 3)
+    assert report["device"] == "cpu" and report["seconds"] > 0 and report["psnr_after"] is not None
+    err = capsys.readouterr().err
+    assert "--adapt on a CPU" in err and "adapted vfilib:tiny on 8 frames" in err and "2 steps" in err
+
+
+def test_a_clip_on_twos_is_interpolated_unadapted_with_a_warning(tmp_path, capsys):
+    """Animation drawn on twos: every frame repeats, so no window of 3 distinct frames exists; the run goes on
+    with the model as loaded, and says so."""
+    from test_interpolate import make_clip
+    from vfilib.tool import interpolate_file
+
+    src = make_clip(tmp_path / "twos.mp4", n=5, repeat=2)
+    it = tiny_interp()
+    before = {k: v.clone() for k, v in it.model.state_dict().items()}
+    _, stats = interpolate_file(src, tmp_path / "o.mp4", it, adapt=True, adapt_steps=2, quiet=True)
+    assert stats.frames_out == 20 and "no training triplets" in stats.adapt["skipped"]
+    assert "--adapt skipped, interpolating with the model as loaded" in capsys.readouterr().err
+    assert all(torch.equal(before[k], v) for k, v in it.model.state_dict().items())
+
+
+def test_adapt_needs_weights_and_a_clip(tmp_path):
+    from test_interpolate import make_clip
+    from vfilib.data.io import write_image
+    from vfilib.tool import interpolate_file, options
+    from vfilib.tool.options import UsageError
+
+    src = make_clip(tmp_path / "c.mp4", n=4)
+    with pytest.raises(UsageError, match="blend has no weights to adapt; these can: .*rife_425"):
+        interpolate_file(src, tmp_path / "o.mp4", Blend(), adapt=True, quiet=True)
+    assert not (tmp_path / "o.mp4").exists() and not list(tmp_path.glob(".o.mp4*"))     # no temporary left
+    for name in ("a.png", "b.png"):
+        write_image(tmp_path / name, np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(UsageError, match="two images have no frames to learn from"):
+        options([tmp_path / "a.png", tmp_path / "b.png"], adapt=True)
+
+
+def test_the_registry_says_which_methods_adapt():
+    """A peer's ``adapts`` flag (what --adapt accepts before loading anything) matches its interpolator."""
+    from vfilib.eval.peers import PEERS, make_peer
+
+    for name, peer in PEERS.items():
+        try:
+            it = make_peer(name)
+        except FileNotFoundError:
+            continue                                    # weights not fetched here
+        try:
+            it.trainable()
+            has_weights = True
+        except TypeError:
+            has_weights = False
+        assert peer.adapts == has_weights, name

@@ -1,10 +1,12 @@
 """N-frame context (issue 29): a 4-frame model with its gate at zero is the 2-frame model; the context matters
 once the gate opens; shapes, errors and checkpoints."""
+import numpy as np
 import pytest
 import torch
 
 from conftest import live_heads
 from vfilib.config import ModelConfig, preset
+from vfilib.eval.interpolators import Interpolator, ModelInterpolator
 from vfilib.models import build_model
 from vfilib.models.weights import checkpoint as ckpt
 from vfilib.models.vfi.context import as_context, time_order, with_context
@@ -146,3 +148,92 @@ def test_two_frame_hash_leaves_the_context_fields_out():
     four = TrainConfig(exp_name="x", model=preset("tiny", context_frames=4))
     assert four.config_hash() != base.config_hash()
     assert four.config_hash() != TrainConfig(exp_name="x", model=four.model, context_dropout=0.9).config_hash()
+
+
+# ----------------------------------------------------------------------------- the video tool's windows
+def _marked_folder(path, shots=((0, 6), (6, 12))):
+    """A frame folder (lossless PNGs) whose frame i carries i in its corner pixel; a texture moving 3 px a
+    frame, another one from frame 6 on (a scene cut)."""
+    from test_adapt import moving
+    from vfilib.data.io import write_pixels
+
+    frames = moving(6, seed=0) + [f // 2 + np.uint8([0, 0, 120]) for f in moving(6, seed=5, origin=120)]
+    for i, f in enumerate(frames):
+        f = f.copy()
+        f[0, 0] = i
+        write_pixels(path / f"{i:03d}.png", f)
+    return path
+
+
+class WindowRecorder(Interpolator):
+    """A 4-frame method that records the frames of each window it is given (by their corner marks, halves and
+    quarters for midpoints it made) and returns the t-blend."""
+
+    name, context_frames = "recorder", 4
+
+    def __init__(self, halving: bool):
+        self.prefers_halving, self.windows = halving, []
+
+    def __call__(self, i0, i1, t, scale=1.0, context=None):
+        mark = lambda x: round(x[0, 0, 0].item() * 255 * 4) / 4        # noqa: E731
+        for b in range(len(i0)):
+            self.windows.append([mark(context[b, 0]), mark(i0[b]), mark(i1[b]), mark(context[b, 1])])
+        t = t.view(-1, 1, 1, 1)
+        return (1 - t) * i0 + t * i1
+
+
+def _expected_windows(halving: bool, shots=((0, 5), (6, 11))) -> list:
+    """Each interval of a shot [s, e]: its neighbours inside the shot, the nearest frame repeated at the ends;
+    halving (4x) adds the two half-steps' windows, made of the interval's own frames and its midpoint."""
+    out = []
+    for s, e in shots:
+        for i in range(s, e):
+            out += [[max(i - 1, s), i, i + 1, min(i + 2, e)]] * (1 if halving else 3)    # direct: t = 1/4, 1/2, 3/4
+            if halving:
+                out += [[i, i, i + 0.5, i + 1], [i, i + 0.5, i + 1, i + 1]]
+    return sorted(out)
+
+
+@pytest.mark.parametrize("halving", [False, True])
+def test_the_tool_gives_a_context_model_each_intervals_window(tmp_path, halving):
+    """Windows of the real frames around each interval, repeats at the clip's ends and at the cut, nothing
+    across the cut (the interval over it repeats frames); 4x by halving: each half-step's own window."""
+    from vfilib.tool import interpolate_file
+
+    src = _marked_folder(tmp_path / "in")
+    rec = WindowRecorder(halving)
+    _, stats = interpolate_file(src, f"{tmp_path / 'out'}/", rec, in_fps=10, factor=4, batch=2, quiet=True)
+    assert stats.cuts == [0.6] and stats.frames_out == 48
+    assert [0, 0, 1, 2] in rec.windows and [3, 4, 5, 5] in rec.windows and [6, 6, 7, 8] in rec.windows
+    assert not [w for w in rec.windows if w[1] < 6 <= w[2]]              # the cut's interval: no model call
+    assert sorted(rec.windows) == _expected_windows(halving)
+
+
+@torch.no_grad()
+def _tiny_two_and_four(gate: float):
+    torch.manual_seed(0)
+    cfg = preset("tiny", flow="feature")
+    two = live_heads(build_model(cfg)).eval()
+    four, _ = with_context(two.state_dict(), cfg, 4)
+    four.eval().temporal.gate.fill_(gate)
+    return ModelInterpolator(two, name="two"), ModelInterpolator(four, name="four")
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_through_the_tool_a_zero_gate_4_frame_model_is_the_2_frame_model(tmp_path, factor):
+    """The same frames out, byte for byte (4x: by halving, each half-step with its window); with the gate
+    open the context changes them."""
+    from test_interpolate import make_clip
+    from vfilib.data.io import read_pixels
+    from vfilib.tool import interpolate_file
+
+    src = make_clip(tmp_path / "c.mp4", n=5)
+    outs = {}
+    for gate in (0.0, 1.0):
+        two, four = _tiny_two_and_four(gate)
+        for name, it in (("two", two), ("four", four)):
+            path, _ = interpolate_file(src, f"{tmp_path / name}{gate}/", it, factor=factor, quiet=True)
+            outs[name, gate] = [read_pixels(p) for p in sorted(path.glob("*.png"))]
+    assert len(outs["two", 0.0]) == 5 * factor
+    assert all(np.array_equal(a, b) for a, b in zip(outs["two", 0.0], outs["four", 0.0]))
+    assert any(not np.array_equal(a, b) for a, b in zip(outs["two", 1.0], outs["four", 1.0]))

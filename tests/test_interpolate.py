@@ -267,6 +267,11 @@ def _sigint_default():
     (["--codec", "nope264"], "--codec nope264: not in this PyAV build"),
     (["--factor", "2", "--fps", "30"], "give --factor or --fps, not both"),
     (["--checkpoint", "missing.pt"], "--checkpoint missing.pt: no such file"),
+    (["--adapt"], "--adapt: --model blend has no weights to adapt; these can: rife_hdv3, rife_v39"),
+    (["--adapt_steps", "5"], "--adapt_steps goes with --adapt"),
+    (["--model", "rife_425", "--adapt", "--adapt_frames", "2"], "--adapt_frames must be at least 3"),
+    (["--model", "rife_425", "--adapt", "--adapt_steps", "0"], "not both 0"),
+    (["--model", "rife_425", "--adapt", "--adapt_seconds", "-1"], "--adapt_seconds >= 0"),
 ])
 def test_each_invalid_flag_is_one_clear_line(tmp_path, capsys, flags, msg):
     """In-process (a subprocess per case cost 7 s of imports); any exception other than argparse's

@@ -213,6 +213,29 @@ def bisect(targets: list[tuple[object, Fraction]], made: dict[object, dict[Fract
     return [made[key][path[-1][2]] for key, path in paths]
 
 
+def window_frames(a: torch.Tensor, b: torch.Tensor, context: torch.Tensor | None,
+                  frames: int) -> tuple[dict[Fraction, torch.Tensor], torch.Tensor | None]:
+    """The pair's window by time, for halving: {0: I0, 1: I1} and, for N = ``frames`` > 2, the context's
+    frames at -k+1 .. -1 (before I0) and 2 .. k (after I1); and the context ((B, N-2, 3, H, W); None
+    given: I0 repeated before and I1 after, as at a clip's ends; None at N = 2). ``a``, ``b``: (B, 3, H, W)."""
+    k = frames // 2
+    if frames > 2 and context is None:
+        context = torch.stack([a] * (k - 1) + [b] * (k - 1), 1)
+    made = {Fraction(0): a, Fraction(1): b}
+    if frames > 2:
+        made.update({Fraction(m - k + 1): context[:, m] for m in range(k - 1)})
+        made.update({Fraction(m + 2): context[:, k - 1 + m] for m in range(k - 1)})
+    return made, context if frames > 2 else None
+
+
+def step_context(made: dict[Fraction, torch.Tensor], lo: Fraction, hi: Fraction, frames: int) -> torch.Tensor:
+    """The context of the halving step (lo, hi) of an N = ``frames`` model, (B, N-2, 3, H, W): its window
+    at the step's spacing from the frames known by time (``made``: the real window and the midpoints
+    made so far; missing ones repeat the nearest, :func:`vfilib.data.window.window_indices`)."""
+    win = window_indices(lo, hi, frames, made.__contains__)
+    return torch.stack([made[f] for f in context_of(win)], 1)
+
+
 class RecursiveT(Interpolator):
     """Any dyadic t (k / 2^n) from a t = 0.5 interpolator by bisection (X-TEST's recursive 8x).
 
@@ -243,20 +266,15 @@ class RecursiveT(Interpolator):
     def _at(self, a, b, t: float, scale: float, ctx: torch.Tensor | None = None) -> torch.Tensor:
         if not self._same_pair(a, b, scale, ctx):
             self._pair, self._memo = (a.clone(), b.clone(), scale, None if ctx is None else ctx.clone()), {}
-        made = {Fraction(0): a, Fraction(1): b, **self._memo}
-        k = self.context_frames // 2
-        if ctx is not None:           # the real window: I(-k+1) .. I(-1) before, I2 .. I(k) after
-            made.update({Fraction(m - k + 1): ctx[:, m] for m in range(k - 1)})
-            made.update({Fraction(m + 2): ctx[:, k - 1 + m] for m in range(k - 1)})
+        # the real window (with context: I(-k+1) .. I(-1) before, I2 .. I(k) after) and the midpoints kept
+        made = {**window_frames(a, b, ctx, self.context_frames if ctx is not None else 2)[0], **self._memo}
         half = torch.full((1,), 0.5, device=a.device)
 
         def midpoints(lefts, rights, spans):
             outs = []
             for x, y, (_, lo, hi) in zip(lefts, rights, spans):
-                kw = {}
-                if ctx is not None:       # the step's window from the real frames and those made so far
-                    win = window_indices(lo, hi, self.context_frames, made.__contains__)
-                    kw["context"] = torch.stack([made[f] for f in context_of(win)], 1)
+                # the step's window from the real frames and those made so far
+                kw = {} if ctx is None else {"context": step_context(made, lo, hi, self.context_frames)}
                 outs.append(self.base(x, y, half, scale, **kw))
             return outs
 

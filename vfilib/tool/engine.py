@@ -1,5 +1,9 @@
 """The model side: frames to tensors and back, and an :class:`Engine` that runs an interpolator on
 batches of (I0, I1, t) jobs, making 1/4, 3/8, ... by halving where that is better or the only way.
+
+A model with context (``context_frames`` N > 2) gets each job's window: the N-2 frames around the
+pair (``Job.context``, (1, N-2, 3, H, W), from :class:`vfilib.data.window.StreamWindows`); a halving
+step gets the window of its sub-interval from the real window and the frames made so far.
 """
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from ..eval.interpolators import Interpolator, bisect
+from ..eval.interpolators import Interpolator, bisect, step_context, window_frames
 from .methods import not_reachable
 from .options import T_MODES, UsageError
 from .stats import StageClock
@@ -40,6 +44,7 @@ class Job:
     a: torch.Tensor
     b: torch.Tensor
     t: Fraction
+    context: torch.Tensor | None = None         # (1, N-2, 3, H, W): the window around (a, b), N > 2 models
     out: list = field(default_factory=list)     # filled with the result
 
 
@@ -66,10 +71,13 @@ class Engine:
         wanted = self.t_mode == "halve" or (self.t_mode == "auto" and self.interp.prefers_halving)
         return wanted and t != HALF and is_dyadic(t)
 
-    def submit(self, a: torch.Tensor, b: torch.Tensor, t: Fraction) -> Job:
+    def submit(self, a: torch.Tensor, b: torch.Tensor, t: Fraction, context: torch.Tensor | None = None) -> Job:
+        """The frame at ``t`` between ``a`` and ``b`` (each (1, 3, H, W)); ``context``: the N-2 frames of the
+        pair's window for a model that takes them (None: none known, I0 and I1 repeated)."""
         if not self.interp.supports_any_t and not is_dyadic(t):
             raise UsageError(not_reachable(self.interp.name, t))
-        job = Job(a, b, t)
+        n = self.interp.context_frames
+        job = Job(a, b, t, (context if context is not None else window_frames(a, b, None, n)[1]) if n > 2 else None)
         self.pending.append(job)
         if len(self.pending) >= self.batch:
             self.flush()
@@ -88,14 +96,22 @@ class Engine:
                 j.out.append(made)
             else:
                 direct.append(j)
-        for j, o in zip(direct, self._call([j.a for j in direct], [j.b for j in direct], [float(j.t) for j in direct])):
+        calls = self._call([j.a for j in direct], [j.b for j in direct], [float(j.t) for j in direct],
+                           [j.context for j in direct])
+        for j, o in zip(direct, calls):
             j.out.append(o)
             if j.t == HALF:
                 self._pair(j)[HALF] = o
         # halving, depth by depth: every pair's midpoints in one batch, then the quarter points, ...
         halving = [j for j in jobs if self.halves(j.t)]
-        frames = bisect([(self._key(j), j.t) for j in halving], {self._key(j): self._pair(j) for j in halving},
-                        lambda lefts, rights, spans: self._call(lefts, rights, [0.5] * len(lefts)))
+        made = {self._key(j): self._pair(j) for j in halving}
+        n = self.interp.context_frames
+
+        def midpoints(lefts, rights, spans):
+            contexts = [step_context(made[key], lo, hi, n) if n > 2 else None for key, lo, hi in spans]
+            return self._call(lefts, rights, [0.5] * len(lefts), contexts)
+
+        frames = bisect([(self._key(j), j.t) for j in halving], made, midpoints)
         for j, frame in zip(halving, frames):
             j.out.append(frame)
         # pairs arrive in order: only the last job's pair can have more jobs in the next batch
@@ -107,17 +123,24 @@ class Engine:
         return id(job.a), id(job.b)
 
     def _pair(self, job: Job) -> dict[Fraction, torch.Tensor]:
-        """The frames of the job's pair made so far. The entry holds the pair's tensors, so their ids
+        """The frames of the job's pair by time: 0 and 1, its window's context frames (N > 2: at -k+1 .. -1
+        and 2 .. k) and the midpoints made so far. The entry holds the pair's tensors, so their ids
         cannot be reused while it lives."""
-        return self.made.setdefault(self._key(job), {Fraction(0): job.a, Fraction(1): job.b})
+        key = self._key(job)
+        if key not in self.made:
+            self.made[key] = window_frames(job.a, job.b, job.context, self.interp.context_frames)[0]
+        return self.made[key]
 
-    def _call(self, a: list[torch.Tensor], b: list[torch.Tensor], t: list[float]) -> list[torch.Tensor]:
-        """The model on the pairs (each (1, 3, H, W)) at ``t``, ``batch`` pairs per call; (1, 3, H, W) each."""
+    def _call(self, a: list[torch.Tensor], b: list[torch.Tensor], t: list[float],
+              context: list[torch.Tensor | None]) -> list[torch.Tensor]:
+        """The model on the pairs (each (1, 3, H, W)) at ``t``, ``batch`` pairs per call, with their
+        windows' ``context`` ((1, N-2, 3, H, W) each) for a model that takes one; (1, 3, H, W) each."""
         outs = []
         for k in range(0, len(t), self.batch):
+            kw = {"context": torch.cat(context[k:k + self.batch])} if self.interp.context_frames > 2 else {}
             with self.clock("model"):
                 y = self.interp(torch.cat(a[k:k + self.batch]), torch.cat(b[k:k + self.batch]),
-                                torch.tensor(t[k:k + self.batch], device=self.device), self.scale)
+                                torch.tensor(t[k:k + self.batch], device=self.device), self.scale, **kw)
                 self._check(y)
             outs += [o[None] for o in y]
         return outs

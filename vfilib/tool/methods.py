@@ -6,6 +6,7 @@ any t directly or t = 1/2 only (then 1/4, 3/8, ... by halving) and its label com
 """
 from __future__ import annotations
 
+import copy
 import os
 from functools import lru_cache
 
@@ -61,11 +62,24 @@ def load_method(m: ModelOptions) -> Interpolator:
     except CheckpointError as e:
         raise UsageError(str(e)) from None
     it.tile = m.tile
-    if m.compile:
-        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(user_cache_dir() / "torchinductor"))  # kept across runs
-        os.environ.setdefault("TRITON_CACHE_DIR", str(user_cache_dir() / "triton"))
-        it.model = torch.compile(it.model, dynamic=False)
+    if m.graph and it.context_frames > 2:
+        raise UsageError(f"--graph captures the frame pair only; this model takes a {it.context_frames}-frame "
+                         "window (run it without --graph)")
     return check_fits(it, m)
+
+
+def compiled(interp: Interpolator, m: ModelOptions) -> Interpolator:
+    """A copy of ``interp`` with its network under ``torch.compile`` when ``--compile`` asks for it (else
+    ``interp``): made after ``--adapt`` (which trains the plain network), before the first frame."""
+    if not m.compile or not hasattr(interp, "model"):
+        return interp
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(user_cache_dir() / "torchinductor"))  # kept across runs
+    os.environ.setdefault("TRITON_CACHE_DIR", str(user_cache_dir() / "triton"))
+    out = copy.copy(interp)
+    if isinstance(getattr(out, "_graphs", None), dict):
+        out._graphs = {}                           # CUDA graphs are captured from the compiled network
+    out.model = torch.compile(interp.model, dynamic=False)
+    return out
 
 
 def check_fits(interp: Interpolator, m: ModelOptions) -> Interpolator:

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from ..data.io import IMAGE_SUFFIXES
+from ..eval.peers import PEERS
 from ..models.weights.checkpoint import SHIPPED
 from .encoder import PRESETS, Encoding
 from .timing import MAX_RATIO, needs_any_t
@@ -50,6 +51,17 @@ class ModelOptions:
 
 
 @dataclass(frozen=True)
+class AdaptOptions:
+    """``--adapt``: fine-tune a copy of the model on the input clip first (:mod:`vfilib.train.adapt`): at
+    most ``steps`` optimizer steps (0: no limit) and ``seconds`` of training (0: no limit), on at most
+    ``frames`` frames read in runs of consecutive frames spread over the clip (or its window)."""
+
+    steps: int = 100
+    seconds: float = 0.0
+    frames: int = 48
+
+
+@dataclass(frozen=True)
 class Options:
     """One run of the tool. ``mode``: video (a video file or a frame folder in) or pair (two images);
     ``output`` None: a name beside the input, made when the output rate is known; ``folder``: the
@@ -73,6 +85,7 @@ class Options:
     stats: Path | None
     model: ModelOptions
     encoding: Encoding
+    adapt: AdaptOptions | None = None        # None: the model as loaded
 
 
 def default_model(any_t: bool = False) -> str:
@@ -92,6 +105,7 @@ def validate(ns) -> Options:
     mode = _check_mode(ns)
     _check_numbers(ns)
     model = _model_options(ns, mode)
+    adapt = _adapt_options(ns, mode, model)
     if ns.codec:
         import av
         if ns.codec not in av.codecs_available:
@@ -103,7 +117,7 @@ def validate(ns) -> Options:
     output, folder = _output(ns, mode)
     return Options(tuple(ns.inputs), mode, output, folder, ns.overwrite, factor, ns.fps, times, ns.in_fps,
                    ns.start, ns.duration, ns.dedup, not ns.no_cuts, ns.deinterlace, not ns.quiet, ns.stats,
-                   model, Encoding(ns.codec, ns.crf, ns.preset, ns.threads))
+                   model, Encoding(ns.codec, ns.crf, ns.preset, ns.threads), adapt)
 
 
 def _check_mode(ns) -> str:
@@ -165,6 +179,34 @@ def _model_options(ns, mode: str) -> ModelOptions:
     batch = ns.batch or (8 if device.type == "cuda" else 1)
     return ModelOptions(name, Path(ns.checkpoint) if ns.checkpoint else None, device, batch, ns.scale, ns.t_mode,
                         ns.amp, ns.tile, ns.graph, ns.compile, ns.ssm_dtype)
+
+
+def adaptable() -> list[str]:
+    """The methods ``--adapt`` can fine-tune (those with weights): from the registry."""
+    return [k for k, p in PEERS.items() if p.adapts]
+
+
+def _adapt_options(ns, mode: str, model: ModelOptions) -> AdaptOptions | None:
+    given = [f for f in ("adapt_steps", "adapt_seconds", "adapt_frames") if getattr(ns, f) is not None]
+    if not ns.adapt:
+        if given:
+            raise UsageError(f"--{given[0]} goes with --adapt")
+        return None
+    if mode == "pair":
+        raise UsageError("--adapt learns from a video or frame folder; two images have no frames to learn from")
+    if model.name and not PEERS[model.name].adapts:
+        raise UsageError(f"--adapt: --model {model.name} has no weights to adapt; these can: "
+                         f"{', '.join(adaptable())} (or --checkpoint)")
+    default = AdaptOptions()
+    steps = default.steps if ns.adapt_steps is None else ns.adapt_steps
+    seconds = default.seconds if ns.adapt_seconds is None else ns.adapt_seconds
+    frames = default.frames if ns.adapt_frames is None else ns.adapt_frames
+    if steps < 0 or not (_finite(seconds) and seconds >= 0) or (steps == 0 and seconds == 0):
+        raise UsageError(f"--adapt_steps must be >= 0 and --adapt_seconds >= 0, not both 0 (no limit), got "
+                         f"{steps} and {seconds:g}")
+    if frames < 3:
+        raise UsageError(f"--adapt_frames must be at least 3 (a triplet), got {frames}")
+    return AdaptOptions(steps, seconds, frames)
 
 
 def _device(name: str | None) -> torch.device:

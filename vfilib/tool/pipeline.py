@@ -1,11 +1,16 @@
 """The streaming loop. Frames flow one way:
 
     reader (decoding thread) -> signatures (a worker thread) -> repeats and cuts -> tensors on the device
-    -> engine (the model, in batches) -> frames on the host -> writer (encoding thread) -> target
+    -> windows -> engine (the model, in batches) -> frames on the host -> writer (encoding thread) -> target
 
-Output frames leave in time order: a real frame is written as soon as its turn comes (before its
-interval's frames are computed), a made one when its batch is done. Each stage's wall time is
-summed in a :class:`~vfilib.tool.stats.StageClock` (``--stats``).
+``--adapt`` first fine-tunes a copy of the model on the clip (:mod:`vfilib.tool.adapting`, a second
+reader on the same window), before ``--compile`` and before the engine exists. The windows stage
+(:class:`vfilib.data.window.StreamWindows`) hands each input interval to the engine with the N frames
+around it for a model with context (``context_frames`` N > 2: the frames before I0 and after I1,
+repeats at the clip's ends and at cuts), as soon as the frames after it are read; a 2-frame model
+gets each pair as soon as its second frame is read. Output frames leave in time order: a real frame
+is written as soon as its turn comes (before its interval's frames are computed), a made one when its
+batch is done. Each stage's wall time is summed in a :class:`~vfilib.tool.stats.StageClock` (``--stats``).
 """
 from __future__ import annotations
 
@@ -17,16 +22,20 @@ from pathlib import Path
 from time import perf_counter
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from ..data.io import read_pixels, write_image, write_pixels
 from ..data.shots import CUT_RULE, CutDetector, FrameSignature, pair_signals
 from ..data.video import TimedFrame
+from ..data.window import Interval, StreamWindows, context_of
 from ..eval.interpolators import Interpolator
+from .adapting import adapt_to_clip
 from .engine import Engine, Job, to_image, to_tensor
+from .methods import compiled
 from .options import Options, UsageError
 from .reader import ended_early, open_reader
-from .stats import StageClock, Stats
+from .stats import StageClock, Stats, peak_memory_mb
 from .timing import MAX_RATIO, as_rate, default_output, interval_outputs, output_rate
 from .writer import AtomicOutput, BackgroundWriter, open_sink
 
@@ -126,6 +135,7 @@ class Pipeline:
         self.bar = tqdm(total=self.plan.total, disable=not self.plan.progress, unit="frame", desc=self.plan.name,
                         dynamic_ncols=True, smoothing=0)
         shots = Shots(self.plan, self.stats, self.clock)
+        windows = StreamWindows(self.engine.interp.context_frames)     # 2: each pair as its second frame comes
         prev: TimedFrame | None = None
         prev_t = last_gap = None
         for frame, is_cut in shots(signed(reader, self.clock)):
@@ -136,10 +146,11 @@ class Pipeline:
                 self.origin = frame.time
             else:
                 last_gap = frame.time - prev.time
-                if is_cut:
-                    self.stats.cuts.append(float(frame.time))
-                self.emit(prev, prev_t, frame, cur_t, frame.time, is_cut)
+            for iv in windows.push((frame, cur_t), cut=is_cut):
+                self.interval(iv)
             prev, prev_t = frame, cur_t
+        for iv in windows.close():
+            self.interval(iv)
         if prev is None:
             raise UsageError(f"{self.plan.name}: no frames (check --start / --duration)")
         # the last frame keeps its interval: its coded duration, else the interval before it
@@ -149,8 +160,20 @@ class Pipeline:
         self.drain(final=True)
         return self._finish(reader, shots.decoded, end)
 
-    def emit(self, a: TimedFrame, a_t, b: TimedFrame | None, b_t, nxt: Fraction, is_cut: bool) -> None:
-        """The output frames of the interval [a, nxt): real, repeated across a cut, or made."""
+    def interval(self, iv: Interval) -> None:
+        """The output frames between two kept frames: I0 and I1 of the interval's window, and the N-2
+        frames around them for a model with context."""
+        k = len(iv.window) // 2
+        (a, a_t), (b, b_t) = iv.window[k - 1], iv.window[k]
+        around = context_of(iv.window)
+        if iv.cut:
+            self.stats.cuts.append(float(b.time))
+        self.emit(a, a_t, b, b_t, b.time, iv.cut, torch.cat([x for _, x in around])[None] if around else None)
+
+    def emit(self, a: TimedFrame, a_t, b: TimedFrame | None, b_t, nxt: Fraction, is_cut: bool,
+             context: torch.Tensor | None = None) -> None:
+        """The output frames of the interval [a, nxt): real, repeated across a cut, or made (``context``:
+        (1, N-2, 3, H, W), the window around the pair)."""
         for t, when in interval_outputs(a.time, nxt, self.origin, self.plan.factor, self.plan.fps):
             if t == 0 or b is None:
                 self.out.append((when, a.image))
@@ -158,7 +181,7 @@ class Pipeline:
             elif is_cut:
                 self.out.append((when, a.image if t < Fraction(1, 2) else b.image))
             else:
-                self.out.append((when, self.engine.submit(a_t, b_t, t)))
+                self.out.append((when, self.engine.submit(a_t, b_t, t, context)))
                 self.stats.interpolated += 1
         self.drain()
 
@@ -206,6 +229,8 @@ def run_video(opts: Options, interp: Interpolator) -> tuple[Path, Stats]:
     """Interpolate a video file or frame folder (``opts.inputs[0]``) into ``opts.output`` (default: a
     name beside the input); the path written and the run's stats."""
     src = opts.inputs[0]
+    if opts.model.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(opts.model.device)      # peak_mem_mb: this run's
     reader = open_reader(opts)
     try:
         info = reader.info
@@ -218,8 +243,14 @@ def run_video(opts: Options, interp: Interpolator) -> tuple[Path, Stats]:
                              f"{float(in_rate):g} fps; at most {MAX_RATIO}x")
         target = AtomicOutput(Path(opts.output or default_output(src, opts.factor, out_rate)), opts.overwrite,
                               opts.folder)
-        path, stats = _write(opts, reader, target, interp, out_rate)
+        try:
+            interp, adapted = adapt_to_clip(opts, interp, reader) if opts.adapt else (interp, None)
+        except BaseException:
+            target.abort()
+            raise
+        path, stats = _write(opts, reader, target, compiled(interp, opts.model), out_rate)
         stats.in_fps, stats.out_fps, stats.fields = float(in_rate or 0), float(out_rate), info.fields
+        stats.adapt, stats.peak_mem_mb = adapted, peak_memory_mb(opts.model.device)
         return path, stats
     finally:
         reader.close()
@@ -269,7 +300,7 @@ def run_pair(opts: Options, interp: Interpolator) -> list[Path]:
     target = AtomicOutput(dst, opts.overwrite, folder=True)
     try:
         m = opts.model
-        engine = Engine(interp, m.device, len(opts.times), m.scale, m.t_mode)
+        engine = Engine(compiled(interp, m), m.device, len(opts.times), m.scale, m.t_mode)
         ta, tb = (to_tensor(x, m.device) for x in (i0, i1))
         jobs = [engine.submit(ta, tb, Fraction(t).limit_denominator(1000)) for t in opts.times]
         engine.flush()

@@ -83,3 +83,16 @@ def ended_early(reader, frames_read: int, end: Fraction) -> str | None:
     return (f"{reader.path}: the input ended early: {frames_read} frames read ({float(end - origin):.2f} s), "
             f"the stream says {said}; the file may be cut short (an interrupted download or copy). "
             "The output covers the frames read")
+
+
+def frame_count(reader) -> int | None:
+    """About how many frames ``reader`` yields: a folder's files, else its window's (or the stream's)
+    length times its rate; None when the stream says neither."""
+    if isinstance(reader, FolderReader):
+        return len(reader.files)
+    info = reader.info
+    start = reader.start if reader.start is not None else reader.origin
+    ends = [e for e in (reader.end, info.duration) if e is not None]
+    if not ends or not info.fps:
+        return info.frames or None
+    return max(1, round(float((min(ends) - start) * info.fps)))

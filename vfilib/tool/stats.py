@@ -26,9 +26,12 @@ it: a stage is the bottleneck when the main thread waits for it (``wait_*``).
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from dataclasses import dataclass, field
 from time import perf_counter
+
+import torch
 
 STAGES = ("decode", "wait_decode", "signatures", "wait_signatures", "cuts", "to_device", "model", "to_host",
           "wait_encode", "encode", "finish")
@@ -65,6 +68,19 @@ class StageClock:
         return out
 
 
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak memory in MiB: on CUDA the tensors allocated on ``device`` since the run's start
+    (``torch.cuda.max_memory_allocated``; the run resets it), on a CPU the process's peak resident set
+    (``ru_maxrss``: since the process started, so a fresh process per measurement)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2 ** 20
+    try:
+        import resource
+    except ImportError:                  # Windows
+        return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2 ** 20 if sys.platform == "darwin" else 1024)
+
+
 def profile(stages: dict[str, float], frames_out: int, seconds: float) -> str:
     """The per-stage profile of one run as a table: seconds, ms per output frame and share of the run
     (threads beside the main one can overlap it: their shares are of the same wall time)."""
@@ -93,3 +109,6 @@ class Stats:
     load_s: float = 0.0                 # loading the model, before decoding starts
     ended_early: str | None = None      # the input stopped before its stream said it would (a cut-short file)
     stages: dict = field(default_factory=dict)   # seconds per pipeline stage (StageClock.report)
+    adapt: dict | None = None           # --adapt: its report (vfilib.train.adapt.AdaptReport) and wall seconds,
+                                        # or why it was skipped
+    peak_mem_mb: float = 0.0            # peak_memory_mb: CUDA allocations of the run, or the process's peak RSS
