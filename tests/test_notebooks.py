@@ -55,7 +55,7 @@ def test_02_row_records_how_it_was_measured_and_paths_resolve_from_the_root(work
     row = pd.read_csv(work["results"] / "phase1.csv").iloc[0]
     assert row["exp_name"] == "exp1c_tiny_s0" and row["seed"] == 0 and row["steps"] == 4 and row["crop"] == 32
     assert len(row["config_hash"]) == 12 and "embedded" in row["data"] and "val" in row["validation"]
-    assert row["profile"] == "cpu" and row["samples"] == 8
+    assert row["profile"] == "cpu (SMOKE)" and row["samples"] == 8
     assert not (NOTEBOOKS / "results").exists() and not (NOTEBOOKS / "runs").exists()
 
 

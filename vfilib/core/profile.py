@@ -34,6 +34,13 @@ def is_smoke(profile: str | None = None) -> bool:
     return bool(profiles().get(name, {}).get("smoke", False))
 
 
+def label(profile: str | None = None) -> str:
+    """How rows and figures name a profile (default: the current one): "cpu (SMOKE)", "gpu", or "none"
+    outside the workbook and the notebooks."""
+    name = current() if profile is None else profile
+    return (name + (" (SMOKE)" if is_smoke(name) else "")) if name else "none"
+
+
 def resolve(name: str) -> str:
     """A profile name; ``auto`` is ``gpu`` on a machine with a CUDA GPU, else ``cpu``."""
     if name == "auto":

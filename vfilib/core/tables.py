@@ -58,16 +58,15 @@ def device_name(device: torch.device | str | None = None) -> str:
     return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-def provenance(device: torch.device | str | None = None) -> dict[str, str]:
-    """How a row was made: commit, device, torch, date, and the workbook profile ("none" outside one;
-    "cpu (SMOKE)" where the profile's numbers only prove the code runs)."""
-    prof = _profile.current()
+def provenance(device: torch.device | str | None = None, profile: str | None = None) -> dict[str, str]:
+    """How a row was made: commit, device, torch, date, and the workbook profile (``profile``, else the
+    process's; "none" outside one; "cpu (SMOKE)" where the profile's numbers only prove the code runs)."""
     return {
         "commit": run_commit(),
         "device": device_name(device),
         "torch": torch.__version__,
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "profile": (prof + (" (SMOKE)" if _profile.is_smoke(prof) else "")) if prof else "none",
+        "profile": _profile.label(profile or None),
     }
 
 

@@ -144,6 +144,7 @@ def run_steps(run: Run) -> tuple[dict, tuple[int, int] | None]:
         batch = next(data)
         trained_size = tuple(batch["I0"].shape[-2:])       # the crop actually trained on (curriculum, small frames)
         loss, parts = step_loss(run, net, loss_fn, teacher, batch)
+        tr.model.check_values = False               # the first batch was checked; its source makes the rest alike
         found = optimizer_step(tr, loss, cfg)       # skipped on the device when a gradient is not finite
         run.skipped += found
         run.bad_in_row = (run.bad_in_row + 1) * found
@@ -363,10 +364,10 @@ def result_row(cfg: TrainConfig, summary: dict, val, device) -> dict:
                 "gpu_seconds": round(summary["seconds_total"] / cfg.device_share, 1) if device.type == "cuda" else math.nan})
     ckpt_path = Path(summary["checkpoint"]) if summary["checkpoint"] else None
     row.update({"evaluate_only": cfg.evaluate_only, "crop": summary["crop"], "batch_size": cfg.batch_size,
-                "amp": cfg.amp, "scale": cfg.scale, "seed": cfg.seed, "profile": cfg.profile, "validation": val.describe(),
+                "amp": cfg.amp, "scale": cfg.scale, "seed": cfg.seed, "validation": val.describe(),
                 "checkpoint": (ckpt_path.relative_to(REPO_ROOT).as_posix() if ckpt_path and ckpt_path.is_relative_to(REPO_ROOT)
                                else str(ckpt_path or ""))})
-    row.update(provenance(device))
+    row.update(provenance(device, cfg.profile))
     return row
 
 

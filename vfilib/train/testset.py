@@ -99,8 +99,8 @@ def score_run(cfg: TrainConfig, model: torch.nn.Module, device: torch.device, am
     rows = rows.rename(columns={"name": "triplet"})
     ident = {"exp_name": cfg.exp_name, "seed": cfg.seed, "config_hash": cfg.config_hash()}
     rows = pd.concat([pd.DataFrame([ident] * len(rows)), rows], axis=1)
-    rows["test_set"], rows["profile"] = tests.describe(), cfg.profile
-    for k, v in provenance(device).items():
+    rows["test_set"] = tests.describe()
+    for k, v in provenance(device, cfg.profile).items():
         rows[k] = v
     atomic_write(cfg.run_dir / "test_scores.csv", lambda f: rows.to_csv(f, index=False))
     if cfg.results_csv:
