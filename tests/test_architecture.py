@@ -107,3 +107,17 @@ def test_the_readme_names_every_app_module():
     assert apps
     missing = [p.name for p in apps if f"`{p.name}`" not in section]
     assert not missing, f"README's layout section does not name {missing}"
+
+
+def test_small_modules_and_functions():
+    """Issue 26: no module of vfilib over 450 lines, no function over 50 (a long one is read in parts)."""
+    long_modules, long_functions = [], []
+    for path in sorted(ROOT.rglob("*.py")):
+        src = path.read_text()
+        if len(src.splitlines()) > 450:
+            long_modules.append(f"{path.relative_to(ROOT)}: {len(src.splitlines())} lines")
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 50:
+                long_functions.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: "
+                                      f"{node.end_lineno - node.lineno + 1} lines")
+    assert long_modules == [] and long_functions == []
