@@ -196,3 +196,23 @@ def test_packed_test_triplets_are_the_ones_scored_here(embedded_cache, tmp_path)
     for a, b in zip(here.samples, there.samples):
         assert (a.name, a.level, a.t) == (b.name, b.level, b.t)
         assert all(torch.equal(x, y) for x, y in ((a.i0, b.i0), (a.gt, b.gt), (a.i1, b.i1)))
+
+
+def test_a_grid_never_trains_over_a_run_of_another_config(tmp_path, data):
+    """Notebook 06 trains its Phase-1 base at its own crop: the row of notebook 03 with the same name keeps
+    its folder and checkpoint, the other config gets a folder of its own, and each finds its own again."""
+    from vfilib.train import train
+    a = GridSpec(("exp1c",), steps=1, data="embedded", settings=TINY, runs_dir=str(tmp_path / "runs"),
+                 results_dir=str(tmp_path / "results"))
+    b = GridSpec(("exp1c",), steps=1, data="embedded", settings={**TINY, "crop": 48}, runs_dir=str(tmp_path / "runs"),
+                 results_dir=str(tmp_path / "results"))
+    ca = a.row_config("exp1c", 0)
+    train(ca)
+    held = (ca.run_dir / "config_hash").read_text().strip()
+    assert held == ca.config_hash()
+    before = (ca.run_dir / "last.pt").read_bytes()
+    cb = b.row_config("exp1c", 0)
+    assert cb.exp_name == f"exp1c_tiny_s0_{cb.config_hash()[:8]}" and cb.run_dir != ca.run_dir
+    train(cb)
+    assert (ca.run_dir / "last.pt").read_bytes() == before                      # a's run untouched
+    assert a.row_config("exp1c", 0).exp_name == "exp1c_tiny_s0" and b.run_dir("exp1c", 0) == cb.run_dir

@@ -14,6 +14,7 @@ jupytext = pytest.importorskip("jupytext")
 
 from vfilib.grid import GridSpec, run_grid  # noqa: E402
 from vfilib.workbook import NOTEBOOKS, ORDER, NotebookFailed, execute, profiles  # noqa: E402
+from vfilib.models.weights import checkpoint as ckpt  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 TINY = {"crop": 32, "batch_size": 2, "val_samples": 2, "val_crop": 64, "perceptual_weight": 0.0}
@@ -69,8 +70,9 @@ def test_grid_reuses_a_run_only_with_the_same_config(work, capsys):
     out = capsys.readouterr().out
     assert "exp1c_tiny_s0: done" in out and "exp1a_tiny_s0 (config" in out          # exp1c from notebook 02 above
     assert sorted(rows["exp_name"]) == ["exp1a_tiny_s0", "exp1c_tiny_s0"]
-    rows = run_grid(grid(work, ["exp1c"], 5)).rows
-    assert "exp1c_tiny_s0 (config" in capsys.readouterr().out and rows["steps"].tolist() == [5]   # other length: runs
+    rows = run_grid(grid(work, ["exp1c"], 5)).rows          # other length: runs, in a folder of its own
+    assert "[grid] exp1c_tiny_s0_" in capsys.readouterr().out and rows["steps"].tolist() == [5]
+    assert ckpt.read(work["runs"] / "exp1c_tiny_s0" / "last.pt")["state"]["step"] == 4       # the 4-step run kept
 
 
 def test_committed_rows_never_decide_what_runs_and_rows_share_a_gpu(work, capsys, monkeypatch):

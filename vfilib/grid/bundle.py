@@ -43,7 +43,7 @@ def bundle_files(specs: list[GridSpec], since: float) -> dict[str, Path]:
         out.update({f"results/{p.name}": p for p in tables})
         kept = [runs / "grids" / f"{spec.table}.json"]
         for exp, seed in spec.rows():
-            name = spec.run_name(exp, seed)
+            name = spec.run_dir(exp, seed).name
             kept += [runs / name / f for f in ("metrics.csv", "summary.json", "test_scores.csv")]
             kept.append(runs / "grids" / "logs" / f"{name}.log")
         out.update({f"runs/{p.relative_to(runs).as_posix()}": p for p in kept})
@@ -85,7 +85,7 @@ def throughput(specs: list[GridSpec], since: float) -> dict:
     rates = []
     for spec in specs:
         for exp, seed in spec.rows():
-            p = repo_path(spec.runs_dir) / spec.run_name(exp, seed) / "summary.json"
+            p = spec.run_dir(exp, seed) / "summary.json"
             if p.is_file() and p.stat().st_mtime >= since:
                 rates.append(json.loads(p.read_text()).get("samples_per_s") or 0.0)
     return {"rows_trained": len(rates), "samples_per_s_sum": round(sum(rates), 2)}

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 from ..config import PHASE_EXPERIMENTS
 from ..core.paths import REPO_ROOT, repo_path
-from ..train.config import NOT_HASHED, TrainConfig
+from ..train.config import HELD_CONFIG, NOT_HASHED, TrainConfig
 from ..train.experiments import experiment_config
 
 NOTEBOOK_PHASE = {"03_phase1_ablations": 1, "05_phase2_ablations": 2, "06_phase3_curriculum": 3}
@@ -97,7 +97,12 @@ class GridSpec:
                                 profile=self.profile, exp_name=self.run_name(exp, seed), **self.settings)
         if self.samples and not cfg.evaluate_only:
             cfg = dataclasses.replace(cfg, max_steps=math.ceil(self.samples / cfg.batch_size))
+        cfg = dataclasses.replace(cfg, exp_name=free_name(cfg))
         return dataclasses.replace(cfg, **placement) if placement else cfg
+
+    def run_dir(self, exp: str, seed: int) -> Path:
+        """The folder row (``exp``, ``seed``) trains in (see :func:`free_name`)."""
+        return self.row_config(exp, seed).run_dir
 
     # ------------------------------------------------------------------ variants and transport
     def scaled(self, factor: int, experiments) -> "GridSpec":
@@ -113,6 +118,29 @@ class GridSpec:
     @classmethod
     def from_json(cls, text: str) -> "GridSpec":
         return cls(**json.loads(text))
+
+
+def held_config(run_dir: Path) -> str | None:
+    """The config hash of the run a folder holds (None: no run there). Folders from before the marker
+    file say it through their last.pt."""
+    marker = run_dir / HELD_CONFIG
+    if marker.is_file():
+        return marker.read_text().strip() or None
+    if (run_dir / "last.pt").is_file():
+        from ..models.weights import checkpoint as ckpt
+        try:
+            return ckpt.read(run_dir / "last.pt").get("config_hash")
+        except ckpt.CheckpointError:
+            return None
+    return None
+
+
+def free_name(cfg: TrainConfig) -> str:
+    """``cfg.exp_name``, or with the config hash appended when that folder holds a run of another config
+    (notebook 06's Phase-1 base at its own crop beside notebook 03's row of the same experiment): a grid
+    never trains over another grid's run. Stable: each config finds its own folder again."""
+    held = held_config(cfg.run_dir)
+    return cfg.exp_name if held in (None, cfg.config_hash()) else f"{cfg.exp_name}_{cfg.config_hash()[:8]}"
 
 
 def deadline_after(seconds: float) -> float:

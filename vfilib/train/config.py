@@ -23,6 +23,8 @@ DATA_CHOICES = tuple(TRAINING_SETS)
 NOT_HASHED = ("exp_name", "out_dir", "resume", "log_every", "val_every", "ckpt_every", "dry_run", "device",
               "results_csv", "progress", "num_workers", "stop_at", "time_limit", "deadline", "data_path", "x4k_path",
               "embedded_path", "reference", "test_samples", "test_crop", "device_share", "profile")
+#: The file in a run's folder naming the config hash of the run it holds (written when the run starts).
+HELD_CONFIG = "config_hash"
 #: Fields of the N-frame context (issue 29), left out of the hash of a 2-frame run: runs hashed before
 #: they existed keep their hash (and their finished grid rows).
 CONTEXT_FIELDS = ("context_dropout",)

@@ -23,13 +23,14 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ..config import amp_dtype as amp_dtype_of
+from ..core.io import atomic_write
 from ..core.paths import REPO_ROOT
 from ..core.seeding import seed_everything
 from ..core.tables import append_rows, provenance
 from ..models import build_model
 from ..models.weights import checkpoint as ckpt
 from . import distributed as D
-from .config import TrainConfig
+from .config import HELD_CONFIG, TrainConfig
 from torch.utils.data import Dataset
 
 from .data import LoaderBatches, Validation, build_sources, validate
@@ -117,6 +118,7 @@ def start(cfg: TrainConfig, batches=None, val=None) -> Run:
     seed_everything(cfg.seed, deterministic(cfg, device))
     if dist_info.is_main:
         cfg.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(cfg.run_dir / HELD_CONFIG, lambda f: f.write(cfg.config_hash() + "\n"))
     tr = setup_model(cfg, device, dist_info.is_main)
     batches, val = setup_data(cfg, batches, val, device, dist_info)
     reference = reference_scores(cfg, val, device) if dist_info.is_main else None
