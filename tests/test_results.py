@@ -98,3 +98,20 @@ def test_rows_keep_the_commit_their_process_started_with(monkeypatch):
     first = tables.provenance()["commit"]
     monkeypatch.setattr(tables, "git_commit", lambda root=None: "0000000+dirty")
     assert tables.provenance()["commit"] == first == tables.run_commit()
+
+
+def test_the_footer_lies_below_the_pictures_of_a_laid_out_figure(tmp_path):
+    """A wide strip of images under constrained layout: the layout ran again at saving and pulled the
+    axes down over the footer (04_t_sweep.png). The footer's text lies below every axes as saved."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import torch
+
+    from vfilib.reports.figures import save_figure, t_sweep_figure
+
+    fig = t_sweep_figure([torch.rand(1, 3, 64, 128) for _ in range(5)], [0.125, 0.25, 0.5, 0.75, 0.875], "t sweep")
+    axes = fig.axes
+    save_figure(fig, "strip", tmp_path)
+    fig.canvas.draw()
+    footer = fig.texts[-1].get_window_extent()
+    assert footer.y1 <= min(ax.get_window_extent().y0 for ax in axes)

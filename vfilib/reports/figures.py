@@ -307,6 +307,8 @@ def save_figure(fig, name: str, results_dir: str | Path, dpi: int = 110, vector:
     profile's numbers only prove the code runs) and the same text in the file's metadata."""
     text = stamp_text()
     smoke = "SMOKE" in text
+    fig.canvas.draw()                       # a layout engine places the axes now, then leaves them:
+    fig.set_layout_engine("none")           # the footer below them must not pull them down over it
     box = fig.get_tightbbox(fig.canvas.get_renderer())               # inches: below everything drawn
     fig.text(box.x0 / fig.get_figwidth(), (box.y0 - 0.04) / fig.get_figheight(), text, fontsize=6.5,
              color="tab:red" if smoke else "0.35", ha="left", va="top", transform=fig.transFigure)
