@@ -25,6 +25,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "data" / "downloads" / "videos" / "carphone.mp4"
+LONG = ROOT / "data" / "downloads" / "videos" / "bikes.mp4"      # 10 s: a run still writing when a signal comes
 PY = sys.executable
 TOOL = [PY, "-m", "vfilib.interpolate"]
 TRAIN = [PY, "-m", "vfilib.train"]
@@ -50,7 +51,7 @@ def run(argv, cwd: Path, env=None, timeout=600, phrase: str = "") -> tuple[int, 
 
 
 def shown(argv) -> str:
-    text = " ".join(str(a) for a in argv).replace(str(CLIP), "carphone.mp4")
+    text = " ".join(str(a) for a in argv).replace(str(CLIP), "carphone.mp4").replace(str(LONG), "bikes.mp4")
     return text.replace(f"{PY} -m vfilib.interpolate", "vfilib interpolate").replace(f"{PY} -m ", "python -m ")
 
 
@@ -108,13 +109,15 @@ def _start_and_wait_for_partial(d: Path, argv) -> subprocess.Popen:
         if _partial(d) or p.poll() is not None:
             break
         time.sleep(0.1)
-    time.sleep(1.0)
+    time.sleep(0.5)
+    if p.poll() is not None:
+        raise RuntimeError("the run ended before the signal: give it a longer clip")
     return p
 
 
 def sigterm(d: Path) -> Outcome:
     (d / "old.mp4").write_bytes(b"an older file")
-    argv = TOOL + [CLIP, "--model", "dis", "-o", "old.mp4", "--overwrite"]
+    argv = TOOL + [LONG, "--model", "dis", "--factor", "8", "-o", "old.mp4", "--overwrite"]
     p = _start_and_wait_for_partial(d, argv)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=120)
@@ -125,7 +128,7 @@ def sigterm(d: Path) -> Outcome:
 
 
 def sigkill_then_rerun(d: Path) -> Outcome:
-    argv = TOOL + [CLIP, "--model", "dis", "-o", "k.mp4"]
+    argv = TOOL + [LONG, "--model", "dis", "--factor", "8", "-o", "k.mp4"]
     p = _start_and_wait_for_partial(d, argv)
     p.kill()
     p.wait()
