@@ -742,6 +742,7 @@ def test_on_a_cpu_the_faster_model_is_named_with_the_readme_tables_numbers():
     best = faster.psnr.idxmax()
     assert f"(--model {best})" in msg and f"{faster.psnr[best]:.2f} against {me.psnr:.2f} dB" in msg
     assert f"{faster.sec_per_frame[best]:.2f} against {me.sec_per_frame:.2f} s per frame" in msg
+    assert "s per frame on 384x384 crops)" in msg                     # the size the seconds were measured at
     assert "frame blend" not in msg and cpu_advice("blend", any_t=False) is None    # a blend is fast, not an answer
     assert cpu_advice("rife_hdv3", any_t=False) is None             # nothing 4x faster and less than 0.5 dB worse
 

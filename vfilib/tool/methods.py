@@ -119,8 +119,14 @@ def cpu_advice(name: str, any_t: bool) -> str | None:
     alt, dq = faster.loc[best], faster.loc[best].psnr - me.psnr
     cost = f"{abs(dq):.2f} dB {'lower' if dq < 0 else 'higher'} mean PSNR"
     return (f"on a CPU, {label(best)} (--model {best}) is {me.sec_per_frame / alt.sec_per_frame:.0f}x faster than "
-            f"{label(name)} ({alt.sec_per_frame:.2f} against {me.sec_per_frame:.2f} s per frame) at {cost} "
+            f"{label(name)} ({alt.sec_per_frame:.2f} against {me.sec_per_frame:.2f} s per frame{_size(me)}) at {cost} "
             f"({alt.psnr:.2f} against {me.psnr:.2f} dB on the held-out live-action test, {HEADLINE}, the README's table)")
+
+
+def _size(row) -> str:
+    """Where the table's seconds were measured: its crop (the time per frame grows with the frame)."""
+    crop = row.get("proto_crop", 0)
+    return f" on {int(crop)}x{int(crop)} crops" if crop == crop and crop else ""
 
 
 @lru_cache(maxsize=1)
@@ -133,4 +139,5 @@ def _headline():
 
     rows = pd.read_csv(path)
     rows["method"] = rows["method"].map(lambda m: next((k for k in PEERS if m in (k, PEERS[k].method)), m))
-    return rows.groupby("method")[["psnr", "sec_per_frame"]].mean()
+    cols = ["psnr", "sec_per_frame"] + (["proto_crop"] if "proto_crop" in rows else [])
+    return rows.groupby("method")[cols].mean()
