@@ -68,3 +68,28 @@ for result in results:
 if len(results) > 1:          # the same rows at two budgets: do the order and the intervals hold?
     fig = difference_figure(stats, f"Phase-1 ablations at {budget_scale}x the budget", "exp1c", smoke)
     save_figure(fig, f"03_{specs[0].table}_budget", results_dir, vector=True)
+
+# %% [markdown]
+# ## Can an ablation show at this budget?
+# How far each part of the main row (Exp-1c, seed 0) moves its output on a real pair when that part's
+# parameters are zero (`vfilib.eval.reach`). A part whose reach is far below the differences between seeds
+# cannot be ranked by ablating it at this budget.
+
+# %%
+import pandas as pd
+
+from vfilib.core.paths import DataPaths
+from vfilib.data.datasets import snu_film
+from vfilib.eval.benchmark import centre_crop
+from vfilib.eval.reach import part_reach
+from vfilib.models.weights.checkpoint import load_model
+
+main_run = specs[0].run_dir("exp1c", 0) / "last.pt"
+if main_run.is_file():
+    pair = snu_film(DataPaths().embedded, "hard")[0]
+    i0, i1 = (centre_crop(pair[k][None], 256) for k in ("I0", "I1"))
+    reach = part_reach(load_model(str(main_run)), i0, i1)
+    display(pd.DataFrame([(k, n, r) for k, (n, r) in reach.items()],
+                         columns=["part zeroed", "parameters", "max |output change|"]))
+else:
+    print(f"{main_run}: not on this machine (rows trained on a lent GPU keep their checkpoints there)")
