@@ -167,8 +167,9 @@ def one_image(d: Path) -> Outcome:
 
 def rife_pickle(d: Path) -> Outcome:
     shutil.copy(ROOT / "data" / "weights" / "rife_hdv3.pkl", d / "flownet.pkl")
-    return expect(TOOL + [CLIP, "--checkpoint", "flownet.pkl"], d, 2, "--model rife_hdv3",
-                  lambda: "--peer " not in run(TOOL + [CLIP, "--checkpoint", "flownet.pkl"], d)[1])
+    out = expect(TOOL + [CLIP, "--checkpoint", "flownet.pkl"], d, 2, "--model rife_hdv3")
+    out.ok &= "--peer " not in out.message
+    return out
 
 
 class Payload:

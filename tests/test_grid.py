@@ -216,3 +216,5 @@ def test_a_grid_never_trains_over_a_run_of_another_config(tmp_path, data):
     train(cb)
     assert (ca.run_dir / "last.pt").read_bytes() == before                      # a's run untouched
     assert a.row_config("exp1c", 0).exp_name == "exp1c_tiny_s0" and b.run_dir("exp1c", 0) == cb.run_dir
+    (ca.run_dir / "config_hash").unlink()                    # a folder from before the marker: its last.pt says
+    assert b.row_config("exp1c", 0).exp_name == cb.exp_name and a.row_config("exp1c", 0).exp_name == ca.exp_name

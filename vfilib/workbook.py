@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .core.io import atomic_write
 from .core.paths import REPO_ROOT, repo_path, runs_dir
-from .core.profile import ENV as profile_env, profiles
+from .core.profile import ENV as profile_env, profiles, resolve
 from .core.tables import provenance
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
@@ -39,10 +39,7 @@ class NotebookFailed(RuntimeError):
 
 
 def profile_params(profile: str, notebook: str) -> dict:
-    table = profiles()
-    if profile not in table:
-        raise ValueError(f"unknown profile {profile!r}; choose from {sorted(table)}")
-    return dict(table[profile].get(notebook, {}))
+    return dict(profiles()[resolve(profile)].get(notebook, {}))
 
 
 def to_ipynb(name: str, out_dir: Path) -> Path:
@@ -132,9 +129,7 @@ def is_batch() -> bool:
 # ----------------------------------------------------------------------------- the whole workbook
 def run(profile: str = "cpu", only: list[str] | None = None, results_dir: str = "results") -> dict[str, float]:
     """Run the notebooks of a profile in order; returns seconds per notebook."""
-    table = profiles()
-    if profile not in table:
-        raise ValueError(f"unknown profile {profile!r}; choose from {sorted(table)}")
+    profile, table = resolve(profile), profiles()
     unknown = [n for n in only or [] if n not in ORDER]
     if unknown:
         raise NotebookFailed(f"unknown notebook(s) {unknown}; the notebooks are: {', '.join(ORDER)}")

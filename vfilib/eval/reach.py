@@ -45,5 +45,4 @@ def part_reach(model: torch.nn.Module, i0: torch.Tensor, i1: torch.Tensor, t: fl
         model.load_state_dict({k: torch.zeros_like(v) if k in names else v for k, v in state.items()})
         n = sum(state[k].numel() for k in names)
         out[part] = (n, float((model(i0, i1, t) - ref).abs().max()))
-    model.load_state_dict(state)
     return out

@@ -15,6 +15,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -123,16 +124,20 @@ class GridSpec:
 def held_config(run_dir: Path) -> str | None:
     """The config hash of the run a folder holds (None: no run there). Folders from before the marker
     file say it through their last.pt."""
-    marker = run_dir / HELD_CONFIG
+    marker, last = run_dir / HELD_CONFIG, run_dir / "last.pt"
     if marker.is_file():
         return marker.read_text().strip() or None
-    if (run_dir / "last.pt").is_file():
-        from ..models.weights import checkpoint as ckpt
-        try:
-            return ckpt.read(run_dir / "last.pt").get("config_hash")
-        except ckpt.CheckpointError:
-            return None
-    return None
+    return _checkpoint_hash(str(last), last.stat().st_mtime_ns) if last.is_file() else None
+
+
+@lru_cache(maxsize=256)
+def _checkpoint_hash(path: str, mtime_ns: int) -> str | None:
+    """A checkpoint's config hash, read once per version of the file (row_config runs many times a grid)."""
+    from ..models.weights import checkpoint as ckpt
+    try:
+        return ckpt.read(path).get("config_hash")
+    except ckpt.CheckpointError:
+        return None
 
 
 def free_name(cfg: TrainConfig) -> str:

@@ -7,6 +7,7 @@ any t directly or t = 1/2 only (then 1/4, 3/8, ... by halving) and its label com
 from __future__ import annotations
 
 import copy
+import math
 import os
 from functools import lru_cache
 
@@ -126,7 +127,7 @@ def cpu_advice(name: str, any_t: bool) -> str | None:
 def _size(row) -> str:
     """Where the table's seconds were measured: its crop (the time per frame grows with the frame)."""
     crop = row.get("proto_crop", 0)
-    return f" on {int(crop)}x{int(crop)} crops" if crop == crop and crop else ""
+    return "" if not crop or math.isnan(crop) else f" on {int(crop)}x{int(crop)} crops"
 
 
 @lru_cache(maxsize=1)
